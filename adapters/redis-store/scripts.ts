@@ -1,0 +1,194 @@
+/**
+ * Lua scripts: every multi-key change is one atomic round trip. Scripts return JSON (cjson) so results
+ * keep their shape through the REST protocol. Time comes from the caller (ARGV now), so tests can fake it.
+ *
+ * Tokens are counted as *live* leases (expiry in the future). An expired lease stops counting at once, even
+ * before a sweep reclaims it; so a late release of an expired lease can never free the token of whoever got
+ * it next, and a lease id is fenced by the number it was issued with.
+ */
+
+// Pool key layout for scripts that touch several pools: 4 keys and 4 args per pool.
+//   KEYS: leases zset, fence counter, capacity, lease hash    ARGV: pool, leaseId, ttlMs, default capacity
+const poolHelpers = `
+local function live_count(zkey, now)
+  return redis.call('ZCOUNT', zkey, '(' .. now, '+inf')
+end
+local function capacity_of(capkey, default)
+  local c = tonumber(redis.call('GET', capkey))
+  if c == nil then return tonumber(default) end
+  return c
+end
+-- Returns nil when every pool has room, else the name of the first full pool.
+local function full_pool(k, a, n, now, idempotent)
+  for i = 1, n do
+    local z, cap = KEYS[k + (i-1)*4 + 1], KEYS[k + (i-1)*4 + 3]
+    local pool, leaseId, default = ARGV[a + (i-1)*4 + 1], ARGV[a + (i-1)*4 + 2], ARGV[a + (i-1)*4 + 4]
+    local score = idempotent and tonumber(redis.call('ZSCORE', z, leaseId)) or nil
+    if not (score and score > now) and live_count(z, now) >= capacity_of(cap, default) then
+      return pool
+    end
+  end
+  return nil
+end
+local function take_leases(k, a, n, now, dumpId, target)
+  local leases = {}
+  for i = 1, n do
+    local z, fencekey, hash = KEYS[k + (i-1)*4 + 1], KEYS[k + (i-1)*4 + 2], KEYS[k + (i-1)*4 + 4]
+    local pool, leaseId, ttl = ARGV[a + (i-1)*4 + 1], ARGV[a + (i-1)*4 + 2], tonumber(ARGV[a + (i-1)*4 + 3])
+    local score = tonumber(redis.call('ZSCORE', z, leaseId))
+    local fence, expiresAt
+    if score and score > now then
+      -- the same acquire retried by the client: hand back the lease it already got
+      fence, expiresAt = tonumber(redis.call('HGET', hash, 'fence')), score
+    else
+      fence, expiresAt = redis.call('INCR', fencekey), now + ttl
+      redis.call('ZADD', z, expiresAt, leaseId)
+      redis.call('HSET', hash, 'pool', pool, 'dumpId', dumpId, 'target', target, 'fence', fence, 'acquiredAt', now)
+    end
+    leases[i] = { pool = pool, leaseId = leaseId, fence = fence, expiresAt = expiresAt }
+  end
+  return leases
+end
+`;
+
+/** KEYS: 4 per pool. ARGV: now, n, dumpId, target, then 4 per pool. */
+export const acquireScript = `${poolHelpers}
+local now, n, dumpId, target = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local full = full_pool(0, 4, n, now, true)
+if full then return cjson.encode({ ok = false, pool = full }) end
+return cjson.encode({ ok = true, leases = take_leases(0, 4, n, now, dumpId, target) })
+`;
+
+/**
+ * Pops the queue head only if every pool has room, and takes its leases in the same step.
+ * KEYS: queue, then 4 per pool. ARGV: now, n, request prefix, queued-container prefix, then 4 per pool.
+ */
+export const popIfAvailableScript = `${poolHelpers}
+local now, n, requestPrefix, containerPrefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
+if not head then return cjson.encode({ ok = false, empty = true }) end
+local full = full_pool(1, 4, n, now, false)
+if full then return cjson.encode({ ok = false, pool = full, head = head }) end
+local requestKey = requestPrefix .. head
+local request = redis.call('HMGET', requestKey, 'payload', 'uid', 'container', 'target')
+redis.call('ZREM', KEYS[1], head)
+redis.call('DEL', requestKey)
+if request[2] and request[3] then
+  local containerKey = containerPrefix .. request[2] .. ':' .. request[3]
+  if redis.call('GET', containerKey) == head then redis.call('DEL', containerKey) end
+end
+local leases = take_leases(1, 4, n, now, head, request[4] or '')
+return cjson.encode({ ok = true, dumpId = head, payload = request[1], leases = leases })
+`;
+
+/** KEYS: 2 per lease (leases zset, lease hash). ARGV: now, n, then leaseId, fence per lease. */
+export const releaseScript = `
+local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local results = {}
+for i = 1, n do
+  local z, hash = KEYS[(i-1)*2 + 1], KEYS[(i-1)*2 + 2]
+  local leaseId, fence = ARGV[2 + (i-1)*2 + 1], tonumber(ARGV[2 + (i-1)*2 + 2])
+  local score = tonumber(redis.call('ZSCORE', z, leaseId))
+  local held = tonumber(redis.call('HGET', hash, 'fence'))
+  local outcome
+  if not score and not held then
+    outcome = 'unknown'
+  elseif held and held ~= fence then
+    outcome = 'fenced'
+  else
+    redis.call('ZREM', z, leaseId)
+    redis.call('DEL', hash)
+    if score and score > now then outcome = 'released' else outcome = 'expired' end
+  end
+  results[i] = outcome
+end
+return cjson.encode(results)
+`;
+
+/** KEYS: leases zset, lease hash. ARGV: now, leaseId, fence, ttlMs. Returns the new expiry or 0. */
+export const renewScript = `
+local now, leaseId, fence, ttl = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local score = tonumber(redis.call('ZSCORE', KEYS[1], leaseId))
+local held = tonumber(redis.call('HGET', KEYS[2], 'fence'))
+if not score or score <= now or held ~= fence then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', now + ttl, leaseId)
+return now + ttl
+`;
+
+const leaseRows = `
+local function lease_rows(z, poolPrefix, ids, scores)
+  local rows = {}
+  for i, id in ipairs(ids) do
+    local h = redis.call('HMGET', poolPrefix .. 'lease:' .. id, 'dumpId', 'target', 'fence', 'acquiredAt', 'pool')
+    rows[i] = { leaseId = id, expiresAt = tonumber(scores[i]), dumpId = h[1] or '', target = h[2] or '',
+                fence = tonumber(h[3]) or 0, acquiredAt = tonumber(h[4]) or 0 }
+  end
+  return rows
+end
+`;
+
+/** KEYS: leases zset. ARGV: now, pool key prefix. Removes and returns every expired lease. */
+export const reclaimScript = `${leaseRows}
+local now, poolPrefix = tonumber(ARGV[1]), ARGV[2]
+local flat = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'WITHSCORES')
+local ids, scores = {}, {}
+for i = 1, #flat, 2 do ids[#ids + 1] = flat[i]; scores[#scores + 1] = flat[i + 1] end
+local rows = lease_rows(KEYS[1], poolPrefix, ids, scores)
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('DEL', poolPrefix .. 'lease:' .. id)
+end
+if #rows == 0 then return '[]' end
+return cjson.encode(rows)
+`;
+
+/** KEYS: leases zset. ARGV: pool key prefix. Every lease, live or expired, with its holder. */
+export const holdersScript = `${leaseRows}
+local flat = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local ids, scores = {}, {}
+for i = 1, #flat, 2 do ids[#ids + 1] = flat[i]; scores[#scores + 1] = flat[i + 1] end
+if #ids == 0 then return '[]' end
+return cjson.encode(lease_rows(KEYS[1], ARGV[1], ids, scores))
+`;
+
+/**
+ * Idempotent by dump id, and once per container: a container already waiting keeps its place.
+ * KEYS: queue, queue seq, request hash, queued-container key. ARGV: dumpId, payload, uid, container, target.
+ */
+export const enqueueScript = `
+local dumpId, payload, uid, container, target = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local existing = redis.call('GET', KEYS[4]) or (redis.call('ZSCORE', KEYS[1], dumpId) and dumpId)
+if existing then
+  local rank = redis.call('ZRANK', KEYS[1], existing)
+  if rank then return cjson.encode({ added = false, dumpId = existing, position = rank + 1 }) end
+end
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], seq, dumpId)
+redis.call('HSET', KEYS[3], 'payload', payload, 'uid', uid, 'container', container, 'target', target)
+redis.call('SET', KEYS[4], dumpId)
+return cjson.encode({ added = true, dumpId = dumpId, position = redis.call('ZRANK', KEYS[1], dumpId) + 1 })
+`;
+
+/** KEYS: queue, request hash, queued-container key. ARGV: dumpId. */
+export const dequeueScript = `
+local removed = redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+return removed
+`;
+
+/** KEYS: restarts key. ARGV: restartCount, ttl seconds. Records the highest count; returns the previous or -1. */
+export const observeRestartScript = `
+local previous = tonumber(redis.call('GET', KEYS[1]))
+local count = tonumber(ARGV[1])
+if not previous or count > previous then redis.call('SET', KEYS[1], count, 'EX', ARGV[2]) end
+return previous or -1
+`;
+
+/** KEYS: upload hash. ARGV: segments, checkpoint JSON. A stale instance never moves a checkpoint back. */
+export const saveCheckpointScript = `
+local stored = tonumber(redis.call('HGET', KEYS[1], 'segments'))
+if stored and stored > tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'segments', ARGV[1], 'checkpoint', ARGV[2])
+return 1
+`;
