@@ -5,5 +5,6 @@ export const meta = defineFunction({
   name: 'upload-dump',
   accepts: [EventTypes.dumpCaptured, EventTypes.uploadProgressed],
   emits: [EventTypes.uploadProgressed, EventTypes.dumpUploaded, EventTypes.dumpFailed],
-  kubernetes: ['get pods', 'create pods/exec'],
+  // The exec WebSocket is a GET upgrade: authorized as `get pods/exec`, and from Kubernetes 1.35 also `create`.
+  kubernetes: ['get pods', 'get pods/exec', 'create pods/exec'],
 });

@@ -24,7 +24,8 @@ export const EventTypes = {
   dumpUploaded: 'dev.heapdump.dump.uploaded',
   dumpFailed: 'dev.heapdump.dump.failed',
   tokenReleased: 'dev.heapdump.token.released',
-  sweep: 'dev.heapdump.sweep',
+  /** A PingSource always emits this type (ceOverrides cannot change it), so it is the sweep tick's type. */
+  sweep: 'dev.knative.sources.ping',
 } as const;
 
 const labels = z.record(z.string().max(317), z.string().max(63 * 1024));
