@@ -3,6 +3,7 @@ import { registerList } from './list.ts';
 import { registerReset } from './reset.ts';
 import { registerStatus } from './status.ts';
 import { registerSwitch } from './switch.ts';
+import { registerTrace } from './trace.ts';
 import { registerTrigger } from './trigger.ts';
 import { registerWatch } from './watch.ts';
 
@@ -16,4 +17,5 @@ export const commands: RegisterCommand[] = [
   registerTrigger,
   registerList,
   registerWatch,
+  registerTrace,
 ];
