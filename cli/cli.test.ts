@@ -45,7 +45,13 @@ describe('heapdump CLI', () => {
       dumpId: 'dump-held0001',
       target: 'shop/api-1/app',
     });
-    await store.queue.enqueue({ dumpId: 'dump-wait0001', uid: 'u1', container: 'app', holder: 'x', payload: {} });
+    await store.queue.enqueue({
+      dumpId: 'dump-wait0001',
+      uid: 'u1',
+      container: 'app',
+      holder: 'x',
+      payload: {},
+    });
 
     const text = await cli(['status']);
     expect(text.code).toBe(0);
@@ -56,7 +62,11 @@ describe('heapdump CLI', () => {
 
     const json = JSON.parse((await cli(['status', '--json'])).stdout);
     expect(json.global).toBe('off');
-    expect(json.pools[0]).toMatchObject({ pool: 'dump', capacity: 1, holders: [{ dumpId: 'dump-held0001' }] });
+    expect(json.pools[0]).toMatchObject({
+      pool: 'dump',
+      capacity: 1,
+      holders: [{ dumpId: 'dump-held0001' }],
+    });
     expect(json.queue).toEqual([{ dumpId: 'dump-wait0001', position: 1, payload: {} }]);
 
     expect((await cli(['switch', 'on'])).code).toBe(0);
@@ -92,7 +102,9 @@ describe('heapdump CLI', () => {
       location: 'file:///dumps/x.hprof.gz',
     });
     const text = await cli(['list']);
-    expect(text.stdout).toMatch(/dump-list0001\s+uploaded\s+shop\/api-1\/app\s+2\.0 GiB\s+700\.0 MiB\s+file:\/\/\/dumps/);
+    expect(text.stdout).toMatch(
+      /dump-list0001\s+uploaded\s+shop\/api-1\/app\s+2\.0 GiB\s+700\.0 MiB\s+file:\/\/\/dumps/,
+    );
     expect(JSON.parse((await cli(['list', '--json'])).stdout)[0]).toMatchObject({ dumpId: 'dump-list0001' });
   });
 
@@ -104,7 +116,11 @@ describe('heapdump CLI', () => {
       await new Promise((r) => setTimeout(r, 150));
       await store.records.updateDump('dump-watch001', { bytesDone: done, rateBytesPerSec: 5000 });
     }
-    await store.records.updateDump('dump-watch001', { state: 'uploaded', bytesDone: 1000, location: 'file:///x' });
+    await store.records.updateDump('dump-watch001', {
+      state: 'uploaded',
+      bytesDone: 1000,
+      location: 'file:///x',
+    });
     const finished = await watching;
     expect(finished.code).toBe(0);
     expect(finished.stdout).toContain('stored at file:///x');
@@ -132,7 +148,9 @@ describe('heapdump CLI', () => {
     await new Promise<void>((r) => broker.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(broker.address() as AddressInfo).port}`;
     try {
-      const result = await heapdump(['trigger', 'shop/api-1', '-c', 'app', '--force'], { HEAPDUMP_BROKER_URL: url });
+      const result = await heapdump(['trigger', 'shop/api-1', '-c', 'app', '--force'], {
+        HEAPDUMP_BROKER_URL: url,
+      });
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`curl -X POST '${url}'`);
       expect(received).toHaveLength(1);
@@ -141,7 +159,13 @@ describe('heapdump CLI', () => {
         data: unknown;
       };
       expect(event.type).toBe('dev.heapdump.dump.requested');
-      expect(event.data).toEqual({ namespace: 'shop', pod: 'api-1', container: 'app', reason: 'manual', force: true });
+      expect(event.data).toEqual({
+        namespace: 'shop',
+        pod: 'api-1',
+        container: 'app',
+        reason: 'manual',
+        force: true,
+      });
 
       const invalid = await heapdump(['trigger', 'shop/Bad_Pod'], { HEAPDUMP_BROKER_URL: url });
       expect(invalid.code).toBe(2);
