@@ -1,0 +1,104 @@
+import { Readable } from 'node:stream';
+import type { SFTPWrapper } from 'ssh2';
+
+/**
+ * Keeps many SFTP WRITE requests in flight at increasing offsets, as ssh2's fastPut does from a file,
+ * but fed from a stream: a write resolves as soon as the window has room, so the caller is slowed down
+ * only when `maxInFlightBytes` are unacknowledged. One outstanding write (ssh2-sftp-client's put) pays
+ * a full round trip per 32 KiB; this pays it once per window.
+ */
+export class PipelinedSftpWriter {
+  private inFlight = 0;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly sftp: SFTPWrapper,
+    private readonly handle: Buffer,
+    public position: number,
+    private readonly maxWriteBytes: number,
+    private readonly maxInFlightBytes: number,
+  ) {}
+
+  async write(chunk: Buffer): Promise<void> {
+    for (let offset = 0; offset < chunk.length; offset += this.maxWriteBytes) {
+      const length = Math.min(this.maxWriteBytes, chunk.length - offset);
+      await this.waitUntil(() => this.inFlight + length <= this.maxInFlightBytes);
+      this.inFlight += length;
+      // ssh2 copies the bytes into its packet synchronously, so `chunk` may be reused once write() returns.
+      this.sftp.write(this.handle, chunk, offset, length, this.position, (error) => {
+        this.inFlight -= length;
+        if (error && !this.failure) this.failure = error;
+        const wake = this.wake;
+        this.wake = undefined;
+        wake?.();
+      });
+      this.position += length;
+    }
+  }
+
+  /** Resolves once every write issued so far is acknowledged; rejects with the first write error. */
+  drain(): Promise<void> {
+    return this.waitUntil(() => this.inFlight === 0);
+  }
+
+  private async waitUntil(ready: () => boolean): Promise<void> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (ready()) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+}
+
+/** Reads a remote file with `parallel` READ requests ahead of the consumer, in order. */
+export function pipelinedSftpReader(
+  sftp: SFTPWrapper,
+  path: string,
+  chunkBytes: number,
+  parallel = 16,
+): Readable {
+  const readAt = (handle: Buffer, position: number) =>
+    new Promise<Buffer>((resolve, reject) => {
+      const buffer = Buffer.allocUnsafe(chunkBytes);
+      sftp.read(handle, buffer, 0, chunkBytes, position, (error, bytesRead) => {
+        if (error) reject(error);
+        else resolve(buffer.subarray(0, bytesRead));
+      });
+    });
+  const call = <T>(run: (cb: (error: Error | undefined | null, value: T) => void) => void) =>
+    new Promise<T>((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value))));
+
+  async function* chunks(): AsyncGenerator<Buffer> {
+    const handle = await call<Buffer>((cb) => sftp.open(path, 'r', cb));
+    try {
+      const { size } = await call<{ size: number }>((cb) => sftp.fstat(handle, cb));
+      const pending: Promise<Buffer>[] = [];
+      let next = 0;
+      let position = 0;
+      while (position < size) {
+        while (pending.length < parallel && next < size) {
+          const reading = readAt(handle, next);
+          reading.catch(() => {}); // awaited below in order; an early failure must not go unhandled
+          pending.push(reading);
+          next += chunkBytes;
+        }
+        let chunk = await pending.shift()!;
+        // A short read (the server may cap READ sizes) leaves a gap: fetch the rest before moving on.
+        while (chunk.length > 0 && chunk.length < Math.min(chunkBytes, size - position)) {
+          const rest = await readAt(handle, position + chunk.length);
+          if (rest.length === 0) break;
+          chunk = Buffer.concat([chunk, rest.subarray(0, Math.min(rest.length, chunkBytes - chunk.length))]);
+        }
+        if (chunk.length === 0) break;
+        position += chunk.length;
+        yield chunk;
+      }
+    } finally {
+      await call<void>((cb) => sftp.close(handle, cb)).catch(() => {});
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
+}
