@@ -78,6 +78,8 @@ export function createDispatcher(deps: DispatcherDeps) {
       );
       if (signal.aborted) throw signal.reason;
       const verdict = judge(url, exchange);
+      const retries = !verdict.ok && isRetryable(verdict.status) && attempt <= delivery.retry;
+      const retryInMs = retries ? backoffMs(delivery, attempt) : undefined;
       trace.record(hop, event, {
         trigger: trigger.name,
         subscriber: url,
@@ -87,10 +89,11 @@ export function createDispatcher(deps: DispatcherDeps) {
         error: verdict.ok ? undefined : verdict.error,
         traceparent: context.traceparent,
         queuedMs: hop === 'attempt' ? round(sentAt - accepted.acceptedAt) : undefined,
+        retryInMs,
       });
       if (verdict.ok) return { ok: true, reply: verdict.reply, context };
-      if (!isRetryable(verdict.status) || attempt > delivery.retry) return { ...verdict, attempts: attempt };
-      await sleep(backoffMs(delivery, attempt), undefined, { signal });
+      if (retryInMs === undefined) return { ...verdict, attempts: attempt };
+      await sleep(retryInMs, undefined, { signal });
     }
   }
 

@@ -32,6 +32,8 @@ export interface TraceEntry {
   ttl?: number;
   /** attempt: milliseconds from the event's ingress to this request being sent (a warm hop's Broker cost). */
   queuedMs?: number;
+  /** attempt, dead-letter: the backoff before the next try, when this failure is retried. */
+  retryInMs?: number;
 }
 
 export type HopDetails = Omit<

@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { backoffMs, type Delivery, loadTriggers } from '../../dev/broker/index.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/eventing', import.meta.url));
@@ -121,26 +120,3 @@ describe('backoffMs', () => {
     ]);
   });
 });
-
-const EVENTING = fileURLToPath(new URL('../../eventing', import.meta.url));
-
-// eventing/ is written alongside the Broker; until its kustomization exists there is nothing to read.
-describe.skipIf(!existsSync(join(EVENTING, 'kustomization.yaml')))(
-  'the project’s eventing/ directory',
-  () => {
-    let triggers: Awaited<ReturnType<typeof loadTriggers>> = [];
-
-    beforeAll(async () => {
-      triggers = await loadTriggers(EVENTING);
-    });
-
-    it('loads, and every Trigger names a subscriber and a complete delivery (DESIGN §10)', () => {
-      expect(triggers.length).toBeGreaterThan(0);
-      for (const t of triggers) {
-        expect(t.delivery.deadLetterSink, t.name).toBeDefined();
-        expect(t.delivery.backoffPolicy, t.name).toBeDefined();
-        expect(t.delivery.timeoutMs, t.name).toBeGreaterThan(0);
-      }
-    });
-  },
-);
