@@ -11,6 +11,7 @@ export const DumpState = z.enum([
   'uploading',
   'uploaded',
   'failed',
+  'skipped',
 ]);
 export type DumpState = z.infer<typeof DumpState>;
 
@@ -34,6 +35,8 @@ export interface DumpRecord {
   metadataLocation?: string;
   sha256?: string;
   error?: { stage: string; code: string; message: string };
+  /** Why a queued request was not served after all (`already-dumped`, `disabled`, ...). */
+  skipReason?: string;
   fileKept?: boolean;
   files?: { path: string; bytes: number }[];
 }
@@ -90,13 +93,22 @@ export function createRecords(ctx: StoreContext, run: RunScript, options: { dedu
       await guarded('dedupe', () => redis.del(keys.seen(source, id)));
     },
 
-    /** Records the highest restart count seen for a container; returns the one recorded before (null if none). */
-    async observeRestartCount(uid: string, container: string, restartCount: number): Promise<number | null> {
+    /**
+     * Records the highest restart count seen for a container; returns the one recorded before (null if none).
+     * `observer` (the reporting event's identity) makes it retry-safe: the observer that raised the count is
+     * answered the same again, while anyone else reporting that count sees it as already recorded.
+     */
+    async observeRestartCount(
+      uid: string,
+      container: string,
+      restartCount: number,
+      observer = '',
+    ): Promise<number | null> {
       const previous = await run<number>(
         'observe restart',
         observeRestartScript,
         [keys.restarts(uid, container)],
-        [restartCount, 30 * 86_400],
+        [restartCount, 30 * 86_400, observer],
       );
       return previous < 0 ? null : previous;
     },

@@ -177,11 +177,20 @@ if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
 return removed
 `;
 
-/** KEYS: restarts key. ARGV: restartCount, ttl seconds. Records the highest count; returns the previous or -1. */
+/**
+ * KEYS: restarts hash. ARGV: restartCount, ttl seconds, observer (the event that reports it, or '').
+ * Records the highest count; returns the previous or -1. The observer that raised the count gets the same
+ * answer again, so a retried event still sees its restart.
+ */
 export const observeRestartScript = `
-local previous = tonumber(redis.call('GET', KEYS[1]))
-local count = tonumber(ARGV[1])
-if not previous or count > previous then redis.call('SET', KEYS[1], count, 'EX', ARGV[2]) end
+local count, ttl, by = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local stored = redis.call('HMGET', KEYS[1], 'count', 'previous', 'by')
+local previous = tonumber(stored[1])
+if by ~= '' and previous == count and stored[3] == by then return tonumber(stored[2]) end
+if not previous or count > previous then
+  redis.call('HSET', KEYS[1], 'count', count, 'previous', previous or -1, 'by', by)
+  redis.call('EXPIRE', KEYS[1], ttl)
+end
 return previous or -1
 `;
 
