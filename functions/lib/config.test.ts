@@ -42,5 +42,13 @@ describe('config', () => {
     expect(() =>
       loadConfig(redisConfig, { REDIS_REST_URL: 'http://x', REDIS_REST_TOKEN_FILE: join(dir, 'missing') }),
     ).toThrow(/REDIS_REST_TOKEN_FILE: cannot read/);
+    // Another tool's *_FILE variable pointing nowhere is not ours to read.
+    expect(() =>
+      loadConfig(redisConfig, {
+        REDIS_REST_URL: 'http://x',
+        REDIS_REST_TOKEN: 't',
+        TF_CLI_CONFIG_FILE: join(dir, 'missing'),
+      }),
+    ).not.toThrow();
   });
 });

@@ -14,11 +14,13 @@ export type Env = Record<string, string | undefined>;
  * Secrets may come as `NAME` (env from a Secret) or `NAME_FILE` (a mounted Secret file); the file wins,
  * so a rotated Secret is picked up on the next cold start without touching the Deployment's env.
  */
-export function resolveFileVariables(env: Env): Env {
+export function resolveFileVariables(env: Env, names?: ReadonlySet<string>): Env {
   const resolved: Env = { ...env };
   for (const [key, value] of Object.entries(env)) {
     if (!key.endsWith('_FILE') || !value) continue;
     const name = key.slice(0, -'_FILE'.length);
+    // Only the variables we read: other tools' *_FILE variables are none of our business.
+    if (names && !names.has(name)) continue;
     try {
       resolved[name] = readFileSync(value, 'utf8').trim();
     } catch (error) {
@@ -30,7 +32,8 @@ export function resolveFileVariables(env: Env): Env {
 
 /** Reads config once, reporting every missing or invalid variable in one message. */
 export function loadConfig<S extends z.ZodType>(schema: S, env: Env = process.env): z.infer<S> {
-  const parsed = schema.safeParse(resolveFileVariables(env));
+  const names = schema instanceof z.ZodObject ? new Set(Object.keys(schema.shape)) : undefined;
+  const parsed = schema.safeParse(resolveFileVariables(env, names));
   if (parsed.success) return parsed.data;
   throw new ConfigError(
     parsed.error.issues.map((issue) => {
