@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { loadConfig, redisConfig } from '../lib/config.ts';
+import { TransientError, toHttpError } from '../lib/errors.ts';
+import { createEventFactory } from '../lib/events/index.ts';
+import { createLogger } from '../lib/log.ts';
+import { createSinkPoster } from '../release-token/sink.ts';
+import { type AlertBridge, createAlertBridge } from './handler.ts';
+import { meta } from './meta.ts';
+
+const config = z.object({
+  /** Or ALERT_BRIDGE_TOKEN_FILE, a mounted Secret. */
+  ALERT_BRIDGE_TOKEN: z.string().min(16, 'use a random token of at least 16 characters'),
+  /** The Broker's ingress, injected by the alert-bridge SinkBinding. */
+  K_SINK: z.url(),
+  HEAPDUMP_SINK_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  LOG_LEVEL: redisConfig.shape.LOG_LEVEL,
+});
+
+let bridge: AlertBridge | undefined;
+
+/** faas-js-runtime calls init once; the request body limit is the runtime's (FUNC_BODY_LIMIT, default 1 MiB). */
+export async function init(): Promise<void> {
+  const env = loadConfig(config);
+  bridge = createAlertBridge({
+    token: env.ALERT_BRIDGE_TOKEN,
+    events: createEventFactory(meta.name),
+    postToSink: createSinkPoster(env.K_SINK, { timeoutMs: env.HEAPDUMP_SINK_TIMEOUT_SECONDS * 1000 }),
+    log: createLogger({ name: meta.name, level: env.LOG_LEVEL }),
+  });
+}
+
+/** Every failure leaves with a numeric `code`, the HTTP status faas-js-runtime answers with. */
+export const handle: AlertBridge = async (ctx, body) => {
+  try {
+    if (!bridge) throw new TransientError(`${meta.name} is not initialised yet`);
+    return await bridge(ctx, body);
+  } catch (error) {
+    throw toHttpError(error);
+  }
+};
