@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerEmulator } from './emulator.ts';
 import { registerList } from './list.ts';
 import { registerReset } from './reset.ts';
 import { registerStatus } from './status.ts';
@@ -18,4 +19,5 @@ export const commands: RegisterCommand[] = [
   registerList,
   registerWatch,
   registerTrace,
+  registerEmulator,
 ];

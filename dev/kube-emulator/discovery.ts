@@ -1,0 +1,61 @@
+/**
+ * Legacy discovery documents (what kubectl falls back to when the server does not offer aggregated discovery):
+ * enough for `kubectl get pods`, `kubectl get pods -w` and `kubectl exec` to find the pods resource.
+ */
+export function discoveryDocument(path: string, serverAddress: string): unknown {
+  switch (path) {
+    case '/version':
+      return {
+        major: '1',
+        minor: '32',
+        gitVersion: 'v1.32.0-heapdump-emulator',
+        gitCommit: '0000000000000000000000000000000000000000',
+        gitTreeState: 'clean',
+        buildDate: '2025-01-01T00:00:00Z',
+        goVersion: 'go1.23',
+        compiler: 'gc',
+        platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+      };
+    case '/api':
+      return {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+      };
+    case '/apis':
+      return { kind: 'APIGroupList', apiVersion: 'v1', groups: [] };
+    case '/api/v1':
+      return {
+        kind: 'APIResourceList',
+        groupVersion: 'v1',
+        resources: [
+          {
+            name: 'namespaces',
+            singularName: 'namespace',
+            namespaced: false,
+            kind: 'Namespace',
+            verbs: ['get', 'list'],
+            shortNames: ['ns'],
+          },
+          {
+            name: 'pods',
+            singularName: 'pod',
+            namespaced: true,
+            kind: 'Pod',
+            verbs: ['create', 'delete', 'get', 'list', 'watch'],
+            shortNames: ['po'],
+            categories: ['all'],
+          },
+          {
+            name: 'pods/exec',
+            singularName: '',
+            namespaced: true,
+            kind: 'PodExecOptions',
+            verbs: ['create', 'get'],
+          },
+        ],
+      };
+    default:
+      return undefined;
+  }
+}
