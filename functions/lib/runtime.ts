@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { assertCloudEvent } from './cloudevent-input.ts';
 import { loadConfig } from './config.ts';
 import { TransientError } from './errors.ts';
 import { createEventFactory, type EventFactory } from './events/index.ts';
@@ -34,6 +35,7 @@ export function defineModule<S extends z.ZodType>(options: {
     },
     handle: ((ctx, event) => {
       if (!handler) throw new TransientError(`${options.meta.name} is not initialised yet`);
+      assertCloudEvent(ctx, event);
       return handler(ctx, event);
     }) as Handler,
   };
