@@ -141,7 +141,7 @@ export function createExecStreamer(kubeConfig: KubeConfig) {
         if (socketPaused) socket.pause();
         socket.on('close', finish);
       })
-      .catch((error: unknown) => fail(toKubernetesError(unwrapEvent(error), action)));
+      .catch((error: unknown) => fail(refusalError(unwrapEvent(error), action)));
 
     return { stdout, done, abort: (reason) => fail(reason ?? new PermanentError(`${action}: aborted`)) };
   };
@@ -182,6 +182,17 @@ function socketWithRefusalDetails(
     });
   });
   return ws;
+}
+
+/** A container that is not running (restarting, back-off) will be again: that refusal is worth a retry. */
+function refusalError(error: unknown, action: string) {
+  if (
+    error instanceof ExecRefusedError &&
+    error.httpStatus === 400 &&
+    /container not found/.test(error.message)
+  )
+    return new TransientError(`${action}: the container is not running (${error.message})`, { cause: error });
+  return toKubernetesError(error, action);
 }
 
 function unwrapEvent(error: unknown): unknown {

@@ -13,7 +13,7 @@ import { type PodObject, PodRuntime } from './pod-runtime.ts';
 import { detectIsolation, type Isolation } from './sandbox.ts';
 import { createServingCertificate } from './tls.ts';
 
-export type { TokenGrant } from './auth.ts';
+export { defaultTokenGrants, type TokenGrant } from './auth.ts';
 export type { PodManifest } from './manifests.ts';
 export type { PodObject } from './pod-runtime.ts';
 export type { Isolation } from './sandbox.ts';
