@@ -25,6 +25,8 @@ export function createKeys(prefix: string) {
     dumpedPrefix: `${prefix}switch:dumped:`,
     dumpedPattern: `${prefix}switch:dumped:*`,
     restarts: (uid: string, container: string) => `${prefix}restarts:${uid}:${container}`,
+    /** The dump a container is being dumped by, and that dump's lease in the dump pool. */
+    inFlight: (uid: string, container: string) => `${prefix}inflight:${uid}:${container}`,
     seen: (source: string, id: string) =>
       `${prefix}seen:${createHash('sha256').update(`${source}\n${id}`).digest('hex')}`,
     dump: (dumpId: string) => `${prefix}dump:${dumpId}`,

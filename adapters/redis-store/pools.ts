@@ -1,7 +1,17 @@
 import type { Lease, PoolName } from '../../functions/lib/events/index.ts';
 import { guarded } from './client.ts';
 import type { RunScript, StoreContext } from './context.ts';
-import { acquireScript, holdersScript, reclaimScript, releaseScript, renewScript } from './scripts.ts';
+import {
+  acquireScript,
+  bindContainerScript,
+  holdersScript,
+  reclaimScript,
+  releaseScript,
+  renewScript,
+} from './scripts.ts';
+
+/** Only garbage collection: whether a binding still counts comes from its dump's lease. */
+const BINDING_TTL_MS = 7 * 86_400_000;
 
 export interface LeaseClaim {
   pool: PoolName;
@@ -82,6 +92,26 @@ export function createPools(ctx: StoreContext, run: RunScript) {
         [ctx.now(), leases.length, ...leases.flatMap((l) => [l.leaseId, l.fence])],
       );
       return leases.map((lease, i) => ({ ...lease, outcome: outcomes[i] ?? 'unknown' }));
+    },
+
+    /**
+     * Binds a container (pod uid + name) to the dump that holds `dumpLease`, so one container is never dumped
+     * twice at once. Returns the dump id already in flight for it, or null when bound. The binding needs no
+     * clean-up: it stops counting as soon as that dump's lease is released or expires.
+     */
+    async bindContainer(
+      uid: string,
+      container: string,
+      dumpId: string,
+      dumpLease: Lease,
+    ): Promise<string | null> {
+      const other = await run<string>(
+        'bind container',
+        bindContainerScript,
+        [keys.inFlight(uid, container), keys.leases(dumpLease.pool)],
+        [ctx.now(), dumpId, dumpLease.leaseId, BINDING_TTL_MS],
+      );
+      return other ? other : null;
     },
 
     /** Extends a live lease; false if it expired or was fenced off meanwhile. */

@@ -194,6 +194,22 @@ end
 return previous or -1
 `;
 
+/**
+ * Binds a container to the dump serving it, unless another dump holds a live lease for it.
+ * KEYS: in-flight hash, dump pool leases zset. ARGV: now, dumpId, leaseId, ttlMs. Returns '' or the other dump.
+ */
+export const bindContainerScript = `
+local now, dumpId, leaseId = tonumber(ARGV[1]), ARGV[2], ARGV[3]
+local held = redis.call('HMGET', KEYS[1], 'dumpId', 'leaseId')
+if held[1] and held[1] ~= dumpId then
+  local expiry = tonumber(redis.call('ZSCORE', KEYS[2], held[2]))
+  if expiry and expiry > now then return held[1] end
+end
+redis.call('HSET', KEYS[1], 'dumpId', dumpId, 'leaseId', leaseId)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return ''
+`;
+
 /** KEYS: upload hash. ARGV: segments, checkpoint JSON. A stale instance never moves a checkpoint back. */
 export const saveCheckpointScript = `
 local stored = tonumber(redis.call('HGET', KEYS[1], 'segments'))

@@ -68,6 +68,13 @@ export function createApiServer(options: ApiServerOptions): Server {
     const grant = authorizer.authenticate(request.headers.authorization);
     const serverAddress = `${request.socket.localAddress}:${request.socket.localPort}`;
     const document = discoveryDocument(url.pathname, serverAddress);
+    if (url.pathname === '/openapi/v2' && /protobuf/.test(request.headers.accept ?? '')) {
+      // kubectl asks for protobuf: an empty message is an empty OpenAPI document (no schemas to validate against).
+      response.writeHead(200, {
+        'Content-Type': 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+      });
+      return void response.end();
+    }
     if (document && request.method === 'GET') return sendJson(response, 200, document);
     const method = request.method ?? 'GET';
     const namespacesMatch = namespacesPath.exec(url.pathname);

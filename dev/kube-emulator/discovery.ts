@@ -55,6 +55,14 @@ export function discoveryDocument(path: string, serverAddress: string): unknown 
           },
         ],
       };
+    case '/openapi/v2':
+      // No schemas: kubectl's client-side validation then has nothing to hold a manifest against.
+      return {
+        swagger: '2.0',
+        info: { title: 'Kubernetes', version: 'v1.32.0' },
+        paths: {},
+        definitions: {},
+      };
     default:
       return undefined;
   }

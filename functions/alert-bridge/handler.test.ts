@@ -79,9 +79,9 @@ describe('alert-bridge', () => {
       forwarded: 1,
       dropped: { resolved: 1, noPod: 1, invalid: 6 },
     });
-    expect(services.of('broker').map((r) => (r.event?.data as { container?: string }).container)).toEqual([
-      'app',
-    ]);
+    expect(
+      services.of('broker').map((r) => (r.event?.data as { container?: string } | undefined)?.container),
+    ).toEqual(['app']);
   });
 
   it('refuses a missing or wrong bearer token with 401, before reading the body', async () => {

@@ -168,6 +168,20 @@ describe('decide-dump: alerts and manual requests', () => {
     expect(forced?.type).toBe(EventTypes.dumpApproved);
   });
 
+  it('never dumps a container twice at once, even with tokens to spare', async () => {
+    const { store, decide } = setup([pod({ name: 'p1' })], { capacity: 5 });
+    const first = await decide(alertFor('shop', 'p1'));
+    const second = await decide(manualRequest('shop', 'p1'));
+    expect(second?.data).toMatchObject({
+      reason: 'in-progress',
+      detail: `dump ${uuid(1)} of this container is in progress`,
+    });
+    expect((await store.pools.holders('dump')).map((h) => h.dumpId)).toEqual([uuid(1)]);
+    // The first dump failed: its tokens come back without the switch turning off, so another may start.
+    await store.pools.release((first!.data as { leases: never[] }).leases);
+    expect((await decide(manualRequest('shop', 'p1')))?.type).toBe(EventTypes.dumpApproved);
+  });
+
   it('picks the container: annotation, alert label, only one; a wrong name is a 422', async () => {
     const { decide } = setup(
       [

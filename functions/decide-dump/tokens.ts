@@ -44,8 +44,8 @@ const asLeases = (granted: GrantedLease[]): Lease[] =>
   granted.map(({ pool, leaseId, fence }) => ({ pool, leaseId, fence }));
 
 /**
- * Takes a dump and an upload token (both or neither) and approves; with none free, queues the request
- * (FIFO, once per container) and defers. Leases taken before a failure are given back at once, since the
+ * Takes a dump and an upload token (both or neither) and approves, unless the container is being dumped
+ * already; with no tokens free, queues the request (FIFO, once per container) and defers. Leases taken before a failure are given back at once, since the
  * Broker's retry will take new ones.
  */
 export async function approveOrQueue(
@@ -60,10 +60,15 @@ export async function approveOrQueue(
   const record = { target, mode: decision.mode, reason: decision.reason };
   if (acquired.ok) {
     const leases = asLeases(acquired.leases);
-    await withLeasesReturnedOnFailure(store, leases, () =>
-      store.records.updateDump(dumpId, { ...record, state: 'approved', approvedAt: now() }),
-    );
-    return approvedEvent(events, dumpId, decision, leases, reply);
+    const inFlight = await withLeasesReturnedOnFailure(store, leases, async () => {
+      const other = await bindContainer(store, decision, dumpId, leases);
+      if (other) await store.pools.release(leases);
+      else await store.records.updateDump(dumpId, { ...record, state: 'approved', approvedAt: now() });
+      return other;
+    });
+    if (!inFlight) return approvedEvent(events, dumpId, decision, leases, reply);
+    const detail = `dump ${inFlight} of this container is in progress`;
+    return events(EventTypes.dumpSkipped, { target: decision.target, reason: 'in-progress', detail }, reply);
   }
   const queued = await store.queue.enqueue({
     dumpId,
@@ -92,8 +97,9 @@ export async function approveOrQueue(
 }
 
 /**
- * Serves the head of the queue when tokens are free. The switches are checked again, since they may have
- * changed while the request waited: a skipped head gives its tokens back and the next one is tried. One
+ * Serves the head of the queue when tokens are free. The switches (and whether the container is being
+ * dumped already) are checked again, since they may have changed while the request waited: a skipped head
+ * gives its tokens back and the next one is tried. One
  * reply carries one event, which is enough, as every release triggers one more call.
  */
 export async function serveQueue(deps: TokenDeps): Promise<CloudEvent<unknown> | undefined> {
@@ -116,7 +122,9 @@ export async function serveQueue(deps: TokenDeps): Promise<CloudEvent<unknown> |
       traceparent: decision.traceparent,
     });
     const skip = await withLeasesReturnedOnFailure(store, leases, async () => {
-      const reason = await stillSkipped(store, decision);
+      const reason =
+        (await stillSkipped(store, decision)) ??
+        ((await bindContainer(store, decision, popped.dumpId, leases)) ? 'in-progress' : null);
       if (!reason) {
         await store.records.updateDump(popped.dumpId, { state: 'approved', approvedAt: now() });
         return null;
@@ -145,6 +153,12 @@ async function stillSkipped(store: Store, decision: Decision): Promise<z.infer<t
   if (decision.force) return null;
   const dumped = await store.switches.dumpedBy(decision.target.uid, decision.target.container);
   return dumped ? 'already-dumped' : null;
+}
+
+/** One dump per container at a time, even with tokens to spare: returns the dump already in flight. */
+function bindContainer(store: Store, decision: Decision, dumpId: string, leases: Lease[]) {
+  const dumpLease = leases.find((lease) => lease.pool === 'dump')!;
+  return store.pools.bindContainer(decision.target.uid, decision.target.container, dumpId, dumpLease);
 }
 
 function approvedEvent(

@@ -166,6 +166,7 @@ export const SkipReason = z.enum([
   'not-running',
   'no-restart',
   'already-queued',
+  'in-progress',
 ]);
 
 export const DumpSkipped = z.object({
