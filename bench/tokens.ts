@@ -21,71 +21,119 @@ async function startBridgeProcess() {
   };
 }
 
+interface Phase {
+  contenders: number;
+  capacity: number;
+  rounds: number;
+  holdMs: number;
+}
+
+/** Contenders acquire, hold and release; an independent count of holders catches any over-grant. */
+async function contend(store: ReturnType<typeof createStore>, phase: Phase) {
+  const { contenders, capacity, rounds, holdMs } = phase;
+  const latencies: number[] = [];
+  let holding = 0;
+  let maxConcurrentHolders = 0;
+  let violations = 0;
+  const timed = async <T>(op: () => Promise<T>) => {
+    const start = performance.now();
+    const result = await op();
+    latencies.push(performance.now() - start);
+    return result;
+  };
+  const contender = async (n: number) => {
+    for (let round = 0; round < rounds; round++) {
+      for (;;) {
+        const got = await timed(() =>
+          store.pools.acquire([{ pool: 'dump', leaseId: randomUUID() }], {
+            dumpId: `bench-${n}-${round}`,
+            target: `bench/p${n}/app`,
+          }),
+        );
+        if (!got.ok) {
+          // A refused contender backs off as decide-dump would (it queues instead of spinning).
+          await new Promise((r) => setTimeout(r, holdMs * (1 + (Math.random() * contenders) / capacity / 4)));
+          continue;
+        }
+        holding++;
+        maxConcurrentHolders = Math.max(maxConcurrentHolders, holding);
+        if (holding > capacity) violations++;
+        await new Promise((r) => setTimeout(r, holdMs));
+        holding--;
+        await timed(() => store.pools.release(got.leases));
+        break;
+      }
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: contenders }, (_, n) => contender(n)));
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    opsPerSec: Math.round(latencies.length / seconds),
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxConcurrentHolders,
+    violations,
+  };
+}
+
+/** The floor under any command: PING through the same client and bridge, at the same concurrency. */
+async function pingLatency(
+  redis: ReturnType<typeof createRedisClient>,
+  contenders: number,
+  perContender: number,
+) {
+  const latencies: number[] = [];
+  await Promise.all(
+    Array.from({ length: contenders }, async () => {
+      for (let i = 0; i < perContender; i++) {
+        const start = performance.now();
+        await redis.ping();
+        latencies.push(performance.now() - start);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
 /**
- * Token acquire/release through the REST bridge with the real client: latency, throughput, and an
- * independent count of concurrent holders (violations = moments with more holders than capacity).
+ * Token acquire/release through the REST bridge with the real client. Latency at the concurrency decide-dump
+ * really sees (a few instances), against PING as the baseline; throughput and safety with 200 contenders.
  */
 export default async function tokens(args: string[]) {
   const contenders = Number(args[0] ?? 200);
   const capacity = Number(args[1] ?? 3);
-  const rounds = Number(args[2] ?? 10);
-  const holdMs = Number(args[3] ?? 2);
+  const latencyContenders = Number(args[2] ?? 8);
   const bridge = await startBridgeProcess();
   try {
-    const store = createStore({
-      redis: createRedisClient({ url: bridge.restUrl, token: bridge.token }),
-      prefix: `bench-${Date.now()}:`,
-      pools: { dump: { capacity } },
+    const redis = createRedisClient({ url: bridge.restUrl, token: bridge.token });
+    const storeWith = (pool: number) =>
+      createStore({ redis, prefix: `bench-${randomUUID()}:`, pools: { dump: { capacity: pool } } });
+    await pingLatency(redis, latencyContenders, 50); // warm-up: connections and scripts
+    const baseline = await pingLatency(redis, latencyContenders, 200);
+    const light = await contend(storeWith(latencyContenders), {
+      contenders: latencyContenders,
+      capacity: latencyContenders,
+      rounds: 100,
+      holdMs: 1,
     });
-    const latencies: number[] = [];
-    let holding = 0;
-    let maxConcurrentHolders = 0;
-    let violations = 0;
-    const timed = async <T>(op: () => Promise<T>) => {
-      const start = performance.now();
-      const result = await op();
-      latencies.push(performance.now() - start);
-      return result;
-    };
-    const contender = async (n: number) => {
-      for (let round = 0; round < rounds; round++) {
-        for (;;) {
-          const got = await timed(() =>
-            store.pools.acquire([{ pool: 'dump', leaseId: randomUUID() }], {
-              dumpId: `bench-${n}-${round}`,
-              target: `bench/p${n}/app`,
-            }),
-          );
-          if (!got.ok) {
-            // A refused contender backs off as decide-dump would (it queues instead of spinning).
-            await new Promise((r) =>
-              setTimeout(r, holdMs * (1 + (Math.random() * contenders) / capacity / 4)),
-            );
-            continue;
-          }
-          holding++;
-          maxConcurrentHolders = Math.max(maxConcurrentHolders, holding);
-          if (holding > capacity) violations++;
-          await new Promise((r) => setTimeout(r, holdMs));
-          holding--;
-          await timed(() => store.pools.release(got.leases));
-          break;
-        }
-      }
-    };
-    const started = performance.now();
-    await Promise.all(Array.from({ length: contenders }, (_, n) => contender(n)));
-    const seconds = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
+    const storm = await contend(storeWith(capacity), { contenders, capacity, rounds: 10, holdMs: 2 });
     return {
+      latencyContenders,
+      pingP50Ms: baseline.p50Ms,
+      pingP99Ms: baseline.p99Ms,
+      p50Ms: light.p50Ms,
+      p99Ms: light.p99Ms,
+      p99VsPing: light.p99Ms / baseline.p99Ms,
       contenders,
       capacity,
-      operations: latencies.length,
-      opsPerSec: Math.round(latencies.length / seconds),
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      maxConcurrentHolders,
-      violations,
+      opsPerSec: storm.opsPerSec,
+      stormP50Ms: storm.p50Ms,
+      stormP99Ms: storm.p99Ms,
+      maxConcurrentHolders: storm.maxConcurrentHolders,
+      violations: storm.violations,
       targetP99Ms: 10,
       targetOpsPerSec: 1000,
     };
