@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
@@ -88,14 +88,23 @@ async function openNamespaceSandbox(spec: SandboxSpec): Promise<Sandbox> {
   try {
     const pid = await namespacePid(holder, () => stderr);
     const enter = ['-t', String(pid), '-m'];
+    const privateTmp = join(spec.dir, 'tmp');
     // Parents before children (/tmp before /tmp/x); the private /tmp goes first so a volume under it stays visible.
-    const mounts = [{ hostPath: join(spec.dir, 'tmp'), mountPath: '/tmp' }, ...spec.mounts].sort(
+    const mounts = [{ hostPath: privateTmp, mountPath: '/tmp' }, ...spec.mounts].sort(
       (a, b) => depth(a.mountPath) - depth(b.mountPath),
     );
+    // A host path under /tmp (the checkout itself, in a CI that clones there) would vanish under the private
+    // /tmp: bind it at the same place inside the private /tmp first; --rbind then carries it along.
+    for (const hostPath of new Set([spec.workingDir, ...spec.mounts.map((m) => m.hostPath)])) {
+      const below = relative('/tmp', hostPath);
+      if (below.startsWith('..') || below === '') continue;
+      await mkdir(join(privateTmp, below), { recursive: true });
+      await run('nsenter', [...enter, '--', 'mount', '--bind', hostPath, join(privateTmp, below)]);
+    }
     for (const { hostPath, mountPath } of mounts) {
       // The mount point must exist; the directory created on the host stays empty there.
       await mkdir(mountPath, { recursive: true });
-      await run('nsenter', [...enter, '--', 'mount', '--bind', hostPath, mountPath]);
+      await run('nsenter', [...enter, '--', 'mount', '--rbind', hostPath, mountPath]);
     }
     return {
       spawn: (argv, { stdin }) =>
