@@ -14,10 +14,19 @@ export interface SftpConnectionConfig {
   readyTimeoutMs?: number;
 }
 
+export type SftpCallback<T> = (error: Error | undefined | null, value: T) => void;
+
 export interface SftpConnection {
   sftp: SFTPWrapper;
   /** Largest payload one SFTP WRITE may carry on this server (OpenSSH announces it via limits@openssh.com). */
   maxWriteBytes: number;
+  /**
+   * Runs one SFTP request. ssh2 never answers a request sent after the channel closed, so this fails it
+   * at once (or when the connection drops while it waits) instead of leaving the caller hanging.
+   */
+  request<T = void>(run: (cb: SftpCallback<T>) => void): Promise<T>;
+  /** The error every request gets once the connection is gone; undefined while it is open. */
+  readonly lost: Error | undefined;
   end(): void;
   /** Resolves when the connection is gone (closed by us, the server, or the network). */
   closed: Promise<void>;
@@ -43,7 +52,27 @@ export function connectSftp(config: SftpConnectionConfig): Promise<SftpConnectio
 
   return new Promise((resolve, reject) => {
     const client = new Client();
-    const closed = new Promise<void>((done) => client.once('close', () => done()));
+    let lost: Error | undefined;
+    const waiting = new Set<(error: Error) => void>();
+    const closed = new Promise<void>((done) =>
+      client.once('close', () => {
+        // A code the error classifier maps to "unreachable" (503): the Broker retries, the upload resumes.
+        lost = Object.assign(new Error(`the connection to ${where} closed`), { code: 'ECONNRESET' });
+        for (const reject of waiting) reject(lost);
+        waiting.clear();
+        done();
+      }),
+    );
+    const request = <T>(run: (cb: SftpCallback<T>) => void) =>
+      new Promise<T>((resolve, reject) => {
+        if (lost) return reject(lost);
+        waiting.add(reject);
+        run((error, value) => {
+          waiting.delete(reject);
+          if (error) reject(error);
+          else resolve(value);
+        });
+      });
     const fail = (error: unknown) => {
       client.end();
       if (presented && !pinned.has(presented)) {
@@ -71,6 +100,10 @@ export function connectSftp(config: SftpConnectionConfig): Promise<SftpConnectio
         resolve({
           sftp,
           maxWriteBytes: typeof limit === 'number' && limit > 0 ? limit : FALLBACK_WRITE_BYTES,
+          request,
+          get lost() {
+            return lost;
+          },
           end: () => client.end(),
           closed,
         });

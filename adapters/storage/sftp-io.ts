@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { SFTPWrapper } from 'ssh2';
+import type { SftpConnection } from './sftp-connection.ts';
 
 /**
  * Keeps many SFTP WRITE requests in flight at increasing offsets, as ssh2's fastPut does from a file,
@@ -13,25 +13,29 @@ export class PipelinedSftpWriter {
   private wake: (() => void) | undefined;
 
   constructor(
-    private readonly sftp: SFTPWrapper,
+    private readonly connection: SftpConnection,
     private readonly handle: Buffer,
     public position: number,
-    private readonly maxWriteBytes: number,
     private readonly maxInFlightBytes: number,
-  ) {}
+  ) {
+    // ssh2 drops the writes still unanswered when the connection closes: without this they would be
+    // waited for forever.
+    connection.closed.then(() => this.fail(connection.lost!));
+  }
 
   async write(chunk: Buffer): Promise<void> {
-    for (let offset = 0; offset < chunk.length; offset += this.maxWriteBytes) {
-      const length = Math.min(this.maxWriteBytes, chunk.length - offset);
+    const { sftp, maxWriteBytes } = this.connection;
+    for (let offset = 0; offset < chunk.length; offset += maxWriteBytes) {
+      const length = Math.min(maxWriteBytes, chunk.length - offset);
       await this.waitUntil(() => this.inFlight + length <= this.maxInFlightBytes);
+      if (this.connection.lost) this.fail(this.connection.lost);
+      if (this.failure) throw this.failure;
       this.inFlight += length;
       // ssh2 copies the bytes into its packet synchronously, so `chunk` may be reused once write() returns.
-      this.sftp.write(this.handle, chunk, offset, length, this.position, (error) => {
+      sftp.write(this.handle, chunk, offset, length, this.position, (error) => {
         this.inFlight -= length;
-        if (error && !this.failure) this.failure = error;
-        const wake = this.wake;
-        this.wake = undefined;
-        wake?.();
+        if (error) this.fail(error);
+        else this.wakeUp();
       });
       this.position += length;
     }
@@ -40,6 +44,17 @@ export class PipelinedSftpWriter {
   /** Resolves once every write issued so far is acknowledged; rejects with the first write error. */
   drain(): Promise<void> {
     return this.waitUntil(() => this.inFlight === 0);
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
   }
 
   private async waitUntil(ready: () => boolean): Promise<void> {
@@ -54,22 +69,15 @@ export class PipelinedSftpWriter {
 }
 
 /** Reads a remote file with `parallel` READ requests ahead of the consumer, in order. */
-export function pipelinedSftpReader(
-  sftp: SFTPWrapper,
-  path: string,
-  chunkBytes: number,
-  parallel = 16,
-): Readable {
-  const readAt = (handle: Buffer, position: number) =>
-    new Promise<Buffer>((resolve, reject) => {
-      const buffer = Buffer.allocUnsafe(chunkBytes);
-      sftp.read(handle, buffer, 0, chunkBytes, position, (error, bytesRead) => {
-        if (error) reject(error);
-        else resolve(buffer.subarray(0, bytesRead));
-      });
-    });
-  const call = <T>(run: (cb: (error: Error | undefined | null, value: T) => void) => void) =>
-    new Promise<T>((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value))));
+export function pipelinedSftpReader(connection: SftpConnection, path: string, parallel = 16): Readable {
+  const { sftp, request: call } = connection;
+  const chunkBytes = connection.maxWriteBytes;
+  const readAt = (handle: Buffer, position: number) => {
+    const buffer = Buffer.allocUnsafe(chunkBytes);
+    return call<number>((cb) => sftp.read(handle, buffer, 0, chunkBytes, position, cb)).then((bytesRead) =>
+      buffer.subarray(0, bytesRead),
+    );
+  };
 
   async function* chunks(): AsyncGenerator<Buffer> {
     const handle = await call<Buffer>((cb) => sftp.open(path, 'r', cb));

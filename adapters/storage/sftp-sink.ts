@@ -1,7 +1,8 @@
 import { posix } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
-import type { SFTPWrapper, Stats } from 'ssh2';
+import type { Stats } from 'ssh2';
 import { classifyStorageError, SFTP_STATUS, StorageError } from './errors.ts';
+import { pinnedFingerprints } from './host-key-pin.ts';
 import { intactSegmentCount, storedEnd } from './intact-segments.ts';
 import { objectNameSegments, partialNameOf } from './object-name.ts';
 import { connectSftp, type SftpConnection, type SftpConnectionConfig } from './sftp-connection.ts';
@@ -19,14 +20,9 @@ export interface SftpSinkConfig extends SftpConnectionConfig {
 
 const DEFAULT_IN_FLIGHT = 8 * 1024 * 1024;
 
-type Callback<T> = (error: Error | undefined | null, value: T) => void;
-function call<T = void>(run: (cb: Callback<T>) => void): Promise<T> {
-  return new Promise((resolve, reject) => run((error, value) => (error ? reject(error) : resolve(value))));
-}
-
-async function lstatOrUndefined(sftp: SFTPWrapper, path: string): Promise<Stats | undefined> {
+async function lstatOrUndefined(conn: SftpConnection, path: string): Promise<Stats | undefined> {
   try {
-    return await call<Stats>((cb) => sftp.lstat(path, cb));
+    return await conn.request<Stats>((cb) => conn.sftp.lstat(path, cb));
   } catch (error) {
     if ((error as { code?: unknown }).code === SFTP_STATUS.NO_SUCH_FILE) return undefined;
     throw error;
@@ -34,17 +30,19 @@ async function lstatOrUndefined(sftp: SFTPWrapper, path: string): Promise<Stats 
 }
 
 /** Creates the parent directories of `path` below `root` one by one, refusing to pass through a symlink. */
-async function ensureParents(sftp: SFTPWrapper, root: string, segments: string[]): Promise<void> {
+async function ensureParents(conn: SftpConnection, root: string, segments: string[]): Promise<void> {
   let dir = root;
   for (const segment of segments.slice(0, -1)) {
     dir = posix.join(dir, segment);
-    let stats = await lstatOrUndefined(sftp, dir);
+    let stats = await lstatOrUndefined(conn, dir);
     if (!stats) {
-      await call((cb) => sftp.mkdir(dir, cb)).catch(async (error) => {
-        stats = await lstatOrUndefined(sftp, dir); // created concurrently by another upload
-        if (!stats) throw error;
-      });
-      stats ??= await lstatOrUndefined(sftp, dir);
+      await conn
+        .request((cb) => conn.sftp.mkdir(dir, cb))
+        .catch(async (error) => {
+          stats = await lstatOrUndefined(conn, dir); // created concurrently by another upload
+          if (!stats) throw error;
+        });
+      stats ??= await lstatOrUndefined(conn, dir);
     }
     if (!stats?.isDirectory()) {
       throw new StorageError(
@@ -56,18 +54,20 @@ async function ensureParents(sftp: SFTPWrapper, root: string, segments: string[]
 }
 
 /** Renames over an existing target: posix-rename@openssh.com where the server has it, else remove + rename. */
-async function replace(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
+async function replace(conn: SftpConnection, from: string, to: string): Promise<void> {
+  const { sftp } = conn;
   try {
-    await call((cb) => sftp.ext_openssh_rename(from, to, cb));
+    await conn.request((cb) => sftp.ext_openssh_rename(from, to, cb));
     return;
   } catch (error) {
     if (!/not support/i.test((error as Error).message)) throw error;
   }
-  await call((cb) => sftp.unlink(to, cb)).catch(() => {});
-  await call((cb) => sftp.rename(from, to, cb));
+  await conn.request((cb) => sftp.unlink(to, cb)).catch(() => {});
+  await conn.request((cb) => sftp.rename(from, to, cb));
 }
 
 export function createSftpSink(config: SftpSinkConfig): StorageSink {
+  pinnedFingerprints(config.hostKey, config.host, config.port ?? 22); // a pin naming no key fails here, at start-up
   const where = `sftp://${config.host}:${config.port ?? 22}`;
   const pathOf = (name: string) => posix.join(config.root, ...objectNameSegments(name));
   let connecting: Promise<SftpConnection> | undefined;
@@ -98,9 +98,9 @@ export function createSftpSink(config: SftpSinkConfig): StorageSink {
     const path = pathOf(name);
     const partial = partialNameOf(path);
     return guard(`opening ${partial}`, async (conn) => {
-      const { sftp } = conn;
-      await ensureParents(sftp, config.root, objectNameSegments(name));
-      const existing = await lstatOrUndefined(sftp, partial);
+      const { sftp, request: call } = conn;
+      await ensureParents(conn, config.root, objectNameSegments(name));
+      const existing = await lstatOrUndefined(conn, partial);
       if (existing && !existing.isFile()) {
         throw new StorageError('rejected', `${partial} exists and is not a regular file; refusing to write`);
       }
@@ -110,10 +110,9 @@ export function createSftpSink(config: SftpSinkConfig): StorageSink {
       // Bytes after the last intact segment belong to a segment that was never committed.
       if (existing && existing.size !== start) await call((cb) => sftp.fsetstat(handle, { size: start }, cb));
       const writer = new PipelinedSftpWriter(
-        sftp,
+        conn,
         handle,
         start,
-        conn.maxWriteBytes,
         config.maxInFlightBytes ?? DEFAULT_IN_FLIGHT,
       );
       let open = true;
@@ -140,7 +139,7 @@ export function createSftpSink(config: SftpSinkConfig): StorageSink {
               throw new StorageError('integrity', `${partial} holds ${size} bytes, expected ${expected}`);
             }
             await closeHandle();
-            await replace(sftp, partial, path);
+            await replace(conn, partial, path);
           }),
         release: async () => {
           await writer.drain().catch(() => {});
@@ -155,25 +154,23 @@ export function createSftpSink(config: SftpSinkConfig): StorageSink {
     locationOf: (name) => `${where}${posix.resolve('/', pathOf(name))}`,
     openUpload,
     putJson: (name, value) =>
-      guard(`writing ${pathOf(name)}`, async ({ sftp }) => {
-        await ensureParents(sftp, config.root, objectNameSegments(name));
+      guard(`writing ${pathOf(name)}`, async (conn) => {
+        await ensureParents(conn, config.root, objectNameSegments(name));
         const path = pathOf(name);
         const temp = `${path}.tmp`;
-        await call((cb) =>
-          sftp.writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, (error) => cb(error, undefined)),
+        await conn.request((cb) =>
+          conn.sftp.writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, (error) => cb(error, undefined)),
         );
-        await replace(sftp, temp, path);
+        await replace(conn, temp, path);
       }),
     stat: (name) =>
-      guard(`checking ${pathOf(name)}`, async ({ sftp }) => {
-        const stats = await lstatOrUndefined(sftp, pathOf(name));
+      guard(`checking ${pathOf(name)}`, async (conn) => {
+        const stats = await lstatOrUndefined(conn, pathOf(name));
         return stats?.isFile() ? { size: stats.size } : undefined;
       }),
     read(name): Readable {
       const out = new PassThrough();
-      guard(`reading ${pathOf(name)}`, async (conn) =>
-        pipelinedSftpReader(conn.sftp, pathOf(name), conn.maxWriteBytes),
-      ).then(
+      guard(`reading ${pathOf(name)}`, async (conn) => pipelinedSftpReader(conn, pathOf(name))).then(
         (source) =>
           source
             .on('error', (error) => out.destroy(classifyStorageError(error, `reading ${name}`)))

@@ -21,7 +21,7 @@ export interface Sshd {
   /** A directory the SFTP user owns and may write to. */
   root: string;
   stop(): Promise<void>;
-  /** Restart on the same port with the same keys (after stop(), to simulate an outage). */
+  /** Restart on the same port with the same keys (after stop(), to simulate an outage); no-op while running. */
   start(): Promise<void>;
 }
 
@@ -129,6 +129,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
 
   let child: ChildProcess | undefined;
   const start = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) return;
     const proc = spawn(SSHD, ['-D', '-e', '-f', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     proc.stderr?.on('data', (chunk: Buffer) => {
