@@ -1,40 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, waitForPort } from '../free-port.ts';
+
+// dev/stack imports freePort from here; dev/free-port.ts is its home.
+export { freePort } from '../free-port.ts';
 
 export interface RedisServer {
   url: string;
   port: number;
   process: ChildProcess;
   stop(): Promise<void>;
-}
-
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, deadline: number): Promise<void> {
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`redis-server did not listen on 127.0.0.1:${port} in time`);
 }
 
 /** Starts a throw-away redis-server on a free loopback port, without persistence. */
@@ -52,7 +29,7 @@ export async function startRedisServer(
   child.once('error', (error) => {
     throw new Error(`cannot start redis-server (is it installed? run make setup): ${error.message}`);
   });
-  await waitForPort(port, Date.now() + (options.timeoutMs ?? 10_000));
+  await waitForPort('127.0.0.1', port, options.timeoutMs ?? 10_000);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

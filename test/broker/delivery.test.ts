@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { CloudEvent } from 'cloudevents';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadTriggers, type Reference, type RunningBroker, startBroker } from '../../dev/broker/index.ts';
-import { freePort } from '../helpers/free-port.ts';
+import { freePort } from '../../dev/free-port.ts';
 import { gaps, postEvent, type Received, replyWith, type Services, startServices } from './services.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/eventing', import.meta.url));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
-import { freePort } from './free-port.ts';
+import { freePort } from '../../dev/free-port.ts';
 
 export interface AlertmanagerOptions {
   /** Where the webhook receiver posts (alert-bridge). */

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitForPort } from './free-port.ts';
+import { freePort, waitForPort } from '../../dev/free-port.ts';
 
 export interface Azurite {
   /** A connection string for Azurite's well-known development account. */

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, waitForPort } from '../helpers/free-port.ts';
+import { freePort, waitForPort } from '../../dev/free-port.ts';
 import { repoRoot } from './manifests.ts';
 
 const user = 'heapdump-sftp-test';

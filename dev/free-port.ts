@@ -1,7 +1,10 @@
 import { createServer, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A loopback port nobody listens on right now (the kernel picks it; the tiny race is acceptable in tests). */
+/**
+ * A loopback port nobody listens on right now, for servers that must be told their port up front (the
+ * kernel picks it; the tiny race between closing and reuse is acceptable for local and test servers).
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
