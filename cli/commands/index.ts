@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { registerDemo } from './demo.ts';
+import { registerDev } from './dev.ts';
 import { registerEmulator } from './emulator.ts';
 import { registerList } from './list.ts';
 import { registerReset } from './reset.ts';
@@ -20,4 +22,6 @@ export const commands: RegisterCommand[] = [
   registerWatch,
   registerTrace,
   registerEmulator,
+  registerDev,
+  registerDemo,
 ];
