@@ -4,7 +4,8 @@
  * restart, the refusals (two JVMs, no JVM, no space) and the retry that must not dump twice.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,6 +157,34 @@ describe('jcmd (the default)', () => {
       f.name.includes(first.dumpId),
     );
     expect(ofThisDump).toHaveLength(1);
+  });
+
+  it('answers 503 while an earlier attempt is still writing the file, and runs no jcmd', async () => {
+    const approved = approvedFor(emulator, 'dumps', 'no-jvm');
+    const dir = emulator.volumePath('dumps', 'no-jvm', 'dumps')!;
+    const path = join(dir, `20261123T000000Z_${approved.data?.dumpId}.hprof`);
+    await writeFile(path, HPROF_HEADER);
+    const writer = setInterval(() => void appendFile(path, Buffer.alloc(4096)), 20);
+    try {
+      const { argvs, kube: counted } = countingExecs(kube);
+      const error = await execDumpHandler({ kube: counted })({}, approved).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 503, message: expect.stringContaining('still being written') });
+      expect(argvs.filter((argv) => argv[0] === 'jcmd')).toEqual([]);
+    } finally {
+      clearInterval(writer);
+      await rm(path, { force: true });
+    }
+  });
+
+  it('replaces an earlier attempt that was cut short with a fresh dump', async () => {
+    const approved = approvedFor(emulator, 'dumps', 'jvm');
+    const stub = `20260101T000000Z_${approved.data?.dumpId}.hprof`;
+    await writeFile(join(emulator.volumePath('dumps', 'jvm', 'dumps')!, stub), `${HPROF_HEADER}cut short`);
+    const data = capturedOf(await handle({}, approved));
+    expect(data.metadata.reusedEarlierAttempt).toBe(false);
+    const names = (await volumeFiles(emulator, 'dumps', 'jvm')).map((f) => f.name);
+    expect(names).not.toContain(stub);
+    expect(names).toContain(data.files[0]!.path.split('/').pop());
   });
 
   it('writes gzip when the pod asks for it, into the annotated dump dir', async () => {
