@@ -1,6 +1,50 @@
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { runStory } from '../../dev/stack/demo/story.ts';
+import { demoSummary } from '../../dev/stack/demo/summary.ts';
+import { startDevStack } from '../../dev/stack/index.ts';
+import { action, ExitCode } from '../context.ts';
 import type { RegisterCommand } from './index.ts';
 
+/** `heapdump demo` (make demo): starts the dev stack and tells the story with real processes. */
 export const registerDemo: RegisterCommand = (program: Command) => {
-  program.command('demo').description('placeholder');
+  program
+    .command('demo')
+    .description('start the dev stack and show the whole chain at work; exits 0 only if every step happened')
+    .option('--storage-dir <dir>', 'where the dumps are stored', 'heapdumps')
+    .action(
+      action(async (flags: { storageDir: string }) => {
+        const started = performance.now();
+        console.log('heapdump demo: starting the chain (redis, Kubernetes API emulator, Broker, functions)…');
+        const stack = await startDevStack({
+          stateDir: join(process.cwd(), '.heapdump', 'demo'),
+          storageDir: resolve(flags.storageDir),
+          eventDisplay: true,
+          onProgress: (line) => console.log(`  ${line}`),
+        });
+        const stop = () => void stack.stop().then(() => process.exit(ExitCode.failed));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        try {
+          const results = await runStory(stack, {
+            start: (index, title) => console.log(`\n[${index}] ${title}`),
+            note: (line) => console.log(`    ${line}`),
+            end: (result) => console.log(`    ${result.ok ? '✓' : '✗'} ${result.seconds.toFixed(1)} s`),
+          });
+          console.log(
+            demoSummary({
+              results,
+              dumps: (await stack.store.records.listDumps(100)).reverse(),
+              trace: stack.broker.trace.entries(),
+              totalSeconds: (performance.now() - started) / 1000,
+            }),
+          );
+          return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed;
+        } finally {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          await stack.stop();
+        }
+      }),
+    );
 };

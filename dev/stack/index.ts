@@ -11,11 +11,13 @@ import { type KubeEmulator, type PodManifest, startKubeEmulator } from '../kube-
 import { startRedisServer } from '../redis-bridge/redis-server.ts';
 import { startRedisBridge } from '../redis-bridge/server.ts';
 import { devEnvLines } from './env-file.ts';
+import { EVENT_DISPLAY, type EventDisplay, eventDisplayTrigger, startEventDisplay } from './event-display.ts';
 import { type FunctionProcess, startFunctionProcess } from './function-process.ts';
 import { type PingSource, startPingSource } from './ping-source.ts';
 import { fileStorage, type StorageBackend } from './storage.ts';
 
 export { devEnvLines } from './env-file.ts';
+export type { EventDisplay, SeenEvent } from './event-display.ts';
 export type { FunctionProcess } from './function-process.ts';
 export type { StorageBackend } from './storage.ts';
 
@@ -25,8 +27,10 @@ const BROKER = 'heapdump';
 const OPTED_IN = 'heapdump.dev/enabled=true';
 
 export interface DevStackOptions {
-  /** Where `.heapdump/dev` (env, trace, kubeconfigs, logs) and `heapdumps/` go; default the cwd. */
+  /** Where `heapdumps/` and `.heapdump/dev` go; default the cwd. */
   workDir?: string;
+  /** The env file, trace, kubeconfigs and logs; default `<workDir>/.heapdump/dev`. */
+  stateDir?: string;
   /** Storage for upload-dump: a started backend, or the file backend in `storageDir`. */
   storage?: StorageBackend;
   /** The file backend's directory; default `<workDir>/heapdumps`. */
@@ -40,6 +44,8 @@ export interface DevStackOptions {
   pingIntervalMs?: number;
   /** Changes the Triggers read from eventing/ before the Broker serves them (tests shorten backoffs). */
   adjustTriggers?: (triggers: Trigger[]) => Trigger[];
+  /** Also deliver every event to an event display (Knative's event-display sample), to see their data. */
+  eventDisplay?: boolean;
   /** Added to every function's environment, after the stack's own variables. */
   functionEnv?: Record<string, string>;
   /** The kubelet's restart back-off in the emulator; the dev default is quicker than the kubelet's 10 s. */
@@ -71,6 +77,8 @@ export interface DevStack {
   broker: RunningBroker;
   emulator: KubeEmulator;
   ping: PingSource;
+  /** Every event the Broker routed, when started with `eventDisplay`. */
+  display?: EventDisplay;
   /** The store the functions share, on the stack's key prefix. */
   store: Store;
   stop(): Promise<void>;
@@ -84,7 +92,7 @@ export interface DevStack {
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
   const progress = options.onProgress ?? (() => {});
   const workDir = resolve(options.workDir ?? process.cwd());
-  const stateDir = join(workDir, '.heapdump', 'dev');
+  const stateDir = resolve(options.stateDir ?? join(workDir, '.heapdump', 'dev'));
   const keyPrefix = options.keyPrefix ?? 'heapdump:';
   const stoppers: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -132,7 +140,14 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     // The Broker starts first with a late-bound resolver: functions need its URL (K_SINK) to start.
     const urls: Record<string, string> = {};
     const loaded = await loadTriggers(join(projectRoot, 'eventing'));
-    const triggers = options.adjustTriggers ? options.adjustTriggers(loaded) : loaded;
+    const adjusted = options.adjustTriggers ? options.adjustTriggers(loaded) : loaded;
+    const display = options.eventDisplay ? await startEventDisplay() : undefined;
+    if (display) {
+      stoppers.push(() => display.close());
+      urls[EVENT_DISPLAY] = display.url;
+    }
+    const namespace = adjusted[0]?.namespace ?? BROKER;
+    const triggers = display ? [...adjusted, eventDisplayTrigger(namespace, BROKER)] : adjusted;
     let brokerUrl = '';
     const broker = await startBroker({
       triggers,
@@ -193,7 +208,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     stoppers.push(async () => emulator.setSink(undefined));
     const ping = startPingSource({
       sink: broker.url,
-      namespace: BROKER,
+      namespace,
       name: 'heapdump-sweep',
       intervalMs: options.pingIntervalMs ?? 60_000,
     });
@@ -251,6 +266,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       broker,
       emulator,
       ping,
+      display,
       store,
       stop: stopAll,
     };
