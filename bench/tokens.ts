@@ -70,6 +70,7 @@ async function contend(store: ReturnType<typeof createStore>, phase: Phase) {
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {
+    operations: latencies.length,
     opsPerSec: Math.round(latencies.length / seconds),
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
@@ -129,6 +130,7 @@ export default async function tokens(args: string[]) {
       p99VsPing: light.p99Ms / baseline.p99Ms,
       contenders,
       capacity,
+      operations: light.operations + storm.operations,
       opsPerSec: storm.opsPerSec,
       stormP50Ms: storm.p50Ms,
       stormP99Ms: storm.p99Ms,
