@@ -37,6 +37,13 @@ export interface ExecDumpTimeouts {
   settleMs: number;
 }
 
+export const defaultTimeouts: ExecDumpTimeouts = { commandMs: 30_000, dumpMs: 240_000, settleMs: 2_000 };
+/**
+ * An HPROF of many small objects is larger than the heap they use (8-byte ids, a record header per object):
+ * 1.19× measured for test/fixtures/java/LiveHeap.java. Heap in use before the dump's full GC also counts garbage.
+ */
+export const defaultSpaceFactor = 1.5;
+
 export interface ExecDumpDeps {
   kube: Pick<Kubernetes, 'getPod' | 'exec'>;
   events: EventFactory;
@@ -65,7 +72,7 @@ export function createExecDump(deps: ExecDumpDeps): Handler {
     settleMs: 2_000,
     ...deps.timeouts,
   };
-  const spaceFactor = deps.spaceFactor ?? 1.2;
+  const spaceFactor = deps.spaceFactor ?? 1.5;
 
   const record = async (dumpId: string, fields: Parameters<Store['records']['updateDump']>[1]) => {
     try {

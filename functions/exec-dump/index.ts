@@ -3,7 +3,7 @@ import { createKubernetes, loadKubeConfig } from '../../adapters/kubernetes/inde
 import { storeFromConfig } from '../../adapters/redis-store/index.ts';
 import { redisConfig } from '../lib/config.ts';
 import { defineModule } from '../lib/runtime.ts';
-import { createExecDump } from './handler.ts';
+import { createExecDump, defaultSpaceFactor, defaultTimeouts } from './handler.ts';
 import { meta } from './meta.ts';
 
 const seconds = z.coerce.number().positive();
@@ -12,13 +12,16 @@ const seconds = z.coerce.number().positive();
 const config = redisConfig.extend({
   HEAPDUMP_KUBE_TIMEOUT_SECONDS: seconds.default(10),
   /** Each small command run in the pod (jcmd -l, VM.flags, df, find). */
-  HEAPDUMP_EXEC_TIMEOUT_SECONDS: seconds.default(30),
+  HEAPDUMP_EXEC_TIMEOUT_SECONDS: seconds.default(defaultTimeouts.commandMs / 1000),
   /** The dump itself; below the Trigger's 300 s per attempt. A dump still running then is found by the retry. */
-  HEAPDUMP_DUMP_TIMEOUT_SECONDS: seconds.default(240),
+  HEAPDUMP_DUMP_TIMEOUT_SECONDS: seconds.default(defaultTimeouts.dumpMs / 1000),
   /** A file that keeps its size this long is complete (collect, and a retry's earlier file). */
-  HEAPDUMP_SETTLE_SECONDS: z.coerce.number().nonnegative().default(2),
+  HEAPDUMP_SETTLE_SECONDS: z.coerce
+    .number()
+    .nonnegative()
+    .default(defaultTimeouts.settleMs / 1000),
   /** Free space the dump dir needs before a live dump, as a multiple of the heap in use. */
-  HEAPDUMP_SPACE_FACTOR: z.coerce.number().positive().default(1.2),
+  HEAPDUMP_SPACE_FACTOR: z.coerce.number().positive().default(defaultSpaceFactor),
 });
 
 const module = defineModule({

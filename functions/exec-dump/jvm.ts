@@ -60,8 +60,15 @@ export interface JvmCommands {
   info(pid: number): Promise<JvmInfo>;
   /** Bytes of heap in use, or the maximum heap size when jcmd's output cannot be read. */
   heapUsed(pid: number, flags: string): Promise<number | null>;
-  /** GC.heap_dump of live objects to `path`; `gzipLevel` makes the JVM compress while it writes. */
-  heapDump(pid: number, path: string, options: { gzipLevel?: number; timeoutMs: number }): Promise<void>;
+  /**
+   * GC.heap_dump of live objects to `path`; `gzipLevel` makes the JVM compress while it writes. Resolves
+   * to the seconds the JVM says writing took (its pause, after the full GC), when it says so.
+   */
+  heapDump(
+    pid: number,
+    path: string,
+    options: { gzipLevel?: number; timeoutMs: number },
+  ): Promise<number | null>;
 }
 
 export function createJvmCommands(pod: PodCommands): JvmCommands {
@@ -108,7 +115,8 @@ export function createJvmCommands(pod: PodCommands): JvmCommands {
       const options = gzipLevel ? [`-gz=${gzipLevel}`] : [];
       const output = await jcmd(pid, ['GC.heap_dump', ...options, path], timeoutMs);
       // jcmd exits 0 whatever the JVM answered: only this line says the dump was written.
-      if (/Heap dump file created/.test(output)) return;
+      const created = /Heap dump file created(?: \[\d+ bytes in ([\d.]+) secs\])?/.exec(output);
+      if (created) return created[1] ? Number(created[1]) : null;
       const reason = /No space left on device/i.test(output) ? 'no-space' : 'dump-failed';
       throw new DumpFailure(reason, `the JVM did not write ${path}`, { stderr: tailOf(output.trim()) });
     },

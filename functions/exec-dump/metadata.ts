@@ -33,6 +33,7 @@ export function metadataOf(
     capturedAt: timing.capturedAt.toISOString(),
     durationSeconds: timing.seconds,
     dumpSeconds: capture.dumpSeconds ?? null,
+    jvmReportedSeconds: capture.pauseSeconds ?? null,
     reusedEarlierAttempt: capture.reused ?? false,
     ...(capture.skipped ? { skippedFiles: capture.skipped } : {}),
     pod: {

@@ -26,6 +26,8 @@ export interface Capture {
   freeBytes?: number;
   /** Wall time of the dump command itself: the JVM's pause for jcmd, plus transfer for http. */
   dumpSeconds?: number;
+  /** What the JVM reports for writing the dump (jcmd only). */
+  pauseSeconds?: number | null;
   /** An earlier attempt of this dump had already written the file: nothing was dumped again. */
   reused?: boolean;
   /** Files that were left aside: cut short or not heap dumps. */

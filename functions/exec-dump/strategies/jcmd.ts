@@ -14,13 +14,17 @@ export const captureWithJcmd: Strategy = async (ctx) => {
   const name = dumpFileName(ctx.dumpId, ctx.now(), plan.gzipLevel !== undefined);
   const path = `${plan.dumpDir}/${name}`;
   const started = ctx.now();
+  let pauseSeconds: number | null;
   try {
-    await jvm.heapDump(info.pid, path, { gzipLevel: plan.gzipLevel, timeoutMs: ctx.dumpTimeoutMs });
+    pauseSeconds = await jvm.heapDump(info.pid, path, {
+      gzipLevel: plan.gzipLevel,
+      timeoutMs: ctx.dumpTimeoutMs,
+    });
   } catch (error) {
     // A timeout leaves the JVM writing: the file stays for the retry. A refusal leaves a stub at most.
     if (error instanceof DumpFailure) await pod.remove(path);
     throw error;
   }
   const dumpSeconds = secondsBetween(started, ctx.now());
-  return { files: await verifiedFile(ctx, name), jvm: info, ...space, dumpSeconds };
+  return { files: await verifiedFile(ctx, name), jvm: info, ...space, dumpSeconds, pauseSeconds };
 };
