@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createKubernetes, kubeConfigFromYaml } from '../../adapters/kubernetes/index.ts';
 import type { DumpRecord } from '../../adapters/redis-store/index.ts';
 import type { DevStack } from './index.ts';
 
@@ -114,3 +115,32 @@ export function oneAtATime(records: DumpRecord[]): boolean {
 /** The local path of a `file://` location (the file backend). */
 export const pathOf = (location: string | undefined) =>
   location?.startsWith('file://') ? new URL(location).pathname : undefined;
+
+/**
+ * Waits until `jcmd -l` in each pod's first container lists a JVM running `mainClass`: a pod can be Running
+ * before its JVM is attachable, and exec-dump would find no JVM.
+ */
+export async function waitForJvms(
+  stack: DevStack,
+  pods: { namespace: string; pod: string }[],
+  options: { mainClass: string; timeoutMs: number },
+): Promise<void> {
+  const kube = createKubernetes(kubeConfigFromYaml(stack.emulator.kubeconfigFor('admin')));
+  const deadline = Date.now() + options.timeoutMs;
+  const ready = async ({ namespace, pod }: { namespace: string; pod: string }) => {
+    for (;;) {
+      const found = await kube.getPod(namespace, pod).catch(() => null);
+      const container = found?.spec?.containers[0]?.name;
+      if (container && found?.status?.phase === 'Running') {
+        const result = await kube
+          .exec({ namespace, pod, container }, ['jcmd', '-l'], { timeoutMs: 20_000 })
+          .catch(() => undefined);
+        if (result?.stdout.toString().includes(options.mainClass)) return;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`no ${options.mainClass} JVM in ${namespace}/${pod} in time`);
+      await sleep(300);
+    }
+  };
+  await Promise.all(pods.map(ready));
+}

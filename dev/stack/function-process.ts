@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { freePort } from '../redis-bridge/redis-server.ts';
+import { freePort } from '../free-port.ts';
 
 export interface FunctionProcess {
   name: string;

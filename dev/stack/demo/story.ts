@@ -1,7 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1PodStatus } from '@kubernetes/client-node';
 import type { DumpRecord } from '../../../adapters/redis-store/index.ts';
 import { EventTypes } from '../../../functions/lib/events/index.ts';
@@ -12,6 +11,7 @@ import {
   targetIs,
   tokensHeld,
   waitForDumps,
+  waitForJvms,
   waitForTokensReleased,
 } from '../drive.ts';
 import { type DevStack, projectRoot } from '../index.ts';
@@ -42,19 +42,6 @@ function check(condition: unknown, message: string): asserts condition {
 const podStatus = (stack: DevStack, name: string) =>
   stack.emulator.pod(NS, name)?.status as V1PodStatus | undefined;
 
-async function waitForRunning(stack: DevStack, pods: string[], timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const waiting = pods.filter((name) => {
-      const status = podStatus(stack, name);
-      return status?.phase !== 'Running' || !status.containerStatuses?.every((c) => c.ready);
-    });
-    if (waiting.length === 0) return;
-    check(Date.now() < deadline, `pods not running after ${timeoutMs / 1000} s: ${waiting.join(', ')}`);
-    await sleep(200);
-  }
-}
-
 /** A stored dump: its record says uploaded, and the dump and its .json are where the record says. */
 function checkStored(record: DumpRecord, note: (line: string) => void) {
   check(
@@ -78,7 +65,12 @@ const steps: Step[] = [
     title: 'Real JVMs fill their heaps in the demo namespace',
     needs: [],
     async run(stack, note) {
-      await waitForRunning(stack, ['shop-api', 'batch-1', 'batch-2', 'batch-3'], 60_000);
+      const pods = ['shop-api', 'batch-1', 'batch-2', 'batch-3'];
+      await waitForJvms(
+        stack,
+        pods.map((pod) => ({ namespace: NS, pod })),
+        { mainClass: 'Hog', timeoutMs: 90_000 },
+      );
       note('demo/shop-api: java -Xmx128m, 48 MiB of live heap (test/fixtures/java/Hog)');
       note('demo/batch-1..3: java -Xmx64m, 16 MiB each; all labelled heapdump.dev/enabled=true');
     },
