@@ -82,11 +82,12 @@ export function createPodCommands(
       return available * 1024;
     },
     async edges(path, head, tail) {
+      const read = (argv: string[]) => mustRun('read-failed', argv).then((result) => result.stdout);
       const [first, last] = await Promise.all([
-        mustRun('read-failed', ['head', '-c', String(head), path]),
-        mustRun('read-failed', ['tail', '-c', String(tail), path]),
+        read(['head', '-c', String(head), path]),
+        tail > 0 ? read(['tail', '-c', String(tail), path]) : Buffer.alloc(0),
       ]);
-      return { head: first.stdout, tail: last.stdout };
+      return { head: first, tail: last };
     },
     async remove(path) {
       await mustRun('remove-failed', ['rm', '-f', '--', path]);
