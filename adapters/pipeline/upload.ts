@@ -56,6 +56,11 @@ export interface UploadOptions {
   onCheckpoint?(checkpoint: UploadCheckpoint): void | Promise<void>;
   onProgress?(progress: UploadProgress): void;
   progressIntervalMs?: number;
+  /**
+   * Whole-object digests of an upload that ran in several processes (none saw every byte). Default: read the
+   * object back from the sink; a sink that may not be read (an upload-only SFTP server) needs another way.
+   */
+  digestStored?(checkpoint: UploadCheckpoint): Promise<ObjectDigests>;
   /** Merged into the metadata JSON beside the dump (pod metadata, trigger, ...). */
   metadata?: Record<string, unknown>;
   clock?: Clock;
@@ -238,7 +243,9 @@ async function finish(options: UploadOptions, checkpoint: UploadCheckpoint): Pro
   }
   const digests =
     checkpoint.digests ??
-    (await digestStoredObject(sink, name, checkpoint.segments, checkpoint.gzipLevel !== null));
+    (options.digestStored
+      ? await options.digestStored(checkpoint)
+      : await digestStoredObject(sink, name, checkpoint.segments, checkpoint.gzipLevel !== null));
   const summary: UploadSummary = {
     name,
     location: sink.locationOf(name),

@@ -6,6 +6,8 @@ export interface FunctionServer {
   name: string;
   url: string;
   port: number;
+  /** The server's process id (to kill it the hard way, as a node losing the pod would). */
+  pid: number;
   /** What the process wrote so far (stdout and stderr), for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -84,6 +86,7 @@ async function startOnce(
   return {
     name,
     port,
+    pid: child.pid!,
     url: `http://127.0.0.1:${port}/`,
     output: () => output,
     stop: () => stopChild(child, exited),

@@ -31,6 +31,8 @@ export interface SshdOptions {
    * permissions apply: root ignores them, which would hide "permission denied".
    */
   user?: string;
+  /** The sftp subsystem command (default `internal-sftp`), e.g. `internal-sftp -P read` for an upload-only server. */
+  sftpServer?: string;
 }
 
 const SSHD = '/usr/sbin/sshd';
@@ -121,7 +123,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       'KbdInteractiveAuthentication no',
       'UsePAM no',
       'StrictModes no',
-      'Subsystem sftp internal-sftp',
+      `Subsystem sftp ${options.sftpServer ?? 'internal-sftp'}`,
       'LogLevel ERROR',
       '',
     ].join('\n'),
