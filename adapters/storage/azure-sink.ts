@@ -53,6 +53,7 @@ function containerFrom(config: AzureSinkConfig): ContainerClient {
 }
 
 export function createAzureSink(config: AzureSinkConfig): StorageSink {
+  if (config.prefix) objectNameSegments(config.prefix);
   const container = containerFrom(config);
   const blockBytes = config.blockBytes ?? DEFAULT_BLOCK;
   const parallelBlocks = config.parallelBlocks ?? 4;
@@ -168,14 +169,15 @@ export function createAzureSink(config: AzureSinkConfig): StorageSink {
     kind: 'azure',
     locationOf: (name) => blobOf(name).url.split('?')[0]!,
     openUpload,
-    putJson: (name, value) =>
+    // async, so a name that fails validation rejects like any other failure instead of throwing
+    putJson: async (name, value) =>
       guard(`writing ${blobNameOf(name)}`, async () => {
         const body = `${JSON.stringify(value, null, 2)}\n`;
         await blobOf(name).upload(body, Buffer.byteLength(body), {
           blobHTTPHeaders: { blobContentType: 'application/json' },
         });
       }),
-    stat: (name) =>
+    stat: async (name) =>
       guard(`checking ${blobNameOf(name)}`, async () => {
         try {
           const { contentLength } = await blobOf(name).getProperties();
@@ -186,8 +188,9 @@ export function createAzureSink(config: AzureSinkConfig): StorageSink {
         }
       }),
     read(name): Readable {
+      const blob = blobOf(name);
       async function* chunks(): AsyncGenerator<Buffer> {
-        const response = await guard(`reading ${blobNameOf(name)}`, () => blobOf(name).download());
+        const response = await guard(`reading ${blobNameOf(name)}`, () => blob.download());
         for await (const chunk of response.readableStreamBody as AsyncIterable<Buffer>) yield chunk;
       }
       return Readable.from(chunks(), { objectMode: false });

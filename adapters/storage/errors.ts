@@ -104,11 +104,21 @@ export function classifyStorageError(error: unknown, doing: string): HeapdumpErr
   return new TransientError(say('storage failed'), { cause: error });
 }
 
+/** Azure's answer to a transactional checksum that does not match the body (Azurite words it differently). */
+const CHECKSUM_MISMATCH = /^(Md5Mismatch|Crc64Mismatch)$|content-?md5 doesn't match|crc64 doesn't match/i;
+
 function classifyHttpStatus(status: number, error: unknown, say: (what: string) => string): HeapdumpError {
+  const { code, message } = fieldsOf(error);
+  if (status === 400 && (CHECKSUM_MISMATCH.test(String(code)) || CHECKSUM_MISMATCH.test(String(message)))) {
+    // The bytes were damaged on the way; storage refused them, and sending them again fixes it.
+    return new TransientError(say('storage refused a block whose checksum did not match'), { cause: error });
+  }
   if (status === 401 || status === 403) {
-    return new StorageError('authentication', say(`storage denied access (HTTP ${status})`), {
-      cause: error,
-    });
+    return new StorageError(
+      'authentication',
+      say(`storage denied access (HTTP ${status}; check the account key, connection string or SAS token)`),
+      { cause: error },
+    );
   }
   if (status === 404) {
     return new StorageError('not-found', say('container not found (HTTP 404)'), { cause: error });

@@ -94,7 +94,8 @@ export function createFileSink(config: FileSinkConfig): StorageSink {
     kind: 'file',
     locationOf: (name) => `file://${pathOf(name)}`,
     openUpload,
-    putJson: (name, value) =>
+    // async, so a name that fails validation rejects like any other failure instead of throwing
+    putJson: async (name, value) =>
       guard(`writing ${pathOf(name)}`, async () => {
         const path = await ensureParents(config.root, objectNameSegments(name));
         const temp = `${path}.tmp`;

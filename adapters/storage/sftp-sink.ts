@@ -153,7 +153,8 @@ export function createSftpSink(config: SftpSinkConfig): StorageSink {
     kind: 'sftp',
     locationOf: (name) => `${where}${posix.resolve('/', pathOf(name))}`,
     openUpload,
-    putJson: (name, value) =>
+    // async, so a name that fails validation rejects like any other failure instead of throwing
+    putJson: async (name, value) =>
       guard(`writing ${pathOf(name)}`, async (conn) => {
         await ensureParents(conn, config.root, objectNameSegments(name));
         const path = pathOf(name);
@@ -163,7 +164,7 @@ export function createSftpSink(config: SftpSinkConfig): StorageSink {
         );
         await replace(conn, temp, path);
       }),
-    stat: (name) =>
+    stat: async (name) =>
       guard(`checking ${pathOf(name)}`, async (conn) => {
         const stats = await lstatOrUndefined(conn, pathOf(name));
         return stats?.isFile() ? { size: stats.size } : undefined;

@@ -1,14 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { freePort, waitForPort } from '../../dev/free-port.ts';
 
 export interface Azurite {
   /** A connection string for Azurite's well-known development account. */
   connectionString: string;
   blobEndpoint: string;
+  port: number;
   accountName: string;
   accountKey: string;
   stop(): Promise<void>;
@@ -18,10 +16,9 @@ export interface Azurite {
 const ACCOUNT = 'devstoreaccount1';
 const KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
-/** Starts azurite-blob from node_modules on a free loopback port, storing in memory. */
+/** Starts azurite-blob from node_modules on a free loopback port, storing in memory (nothing left on disk). */
 export async function startAzurite(): Promise<Azurite> {
   const main = createRequire(import.meta.url).resolve('azurite/dist/src/blob/main.js');
-  const location = mkdtempSync(join(tmpdir(), 'heapdump-azurite-'));
   const port = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
@@ -31,8 +28,6 @@ export async function startAzurite(): Promise<Azurite> {
       '127.0.0.1',
       '--blobPort',
       String(port),
-      '--location',
-      location,
       '--inMemoryPersistence',
       '--skipApiVersionCheck',
       '--loose',
@@ -55,6 +50,7 @@ export async function startAzurite(): Promise<Azurite> {
   return {
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};BlobEndpoint=${blobEndpoint};`,
     blobEndpoint,
+    port,
     accountName: ACCOUNT,
     accountKey: KEY,
     async stop() {
@@ -63,7 +59,6 @@ export async function startAzurite(): Promise<Azurite> {
         child.kill('SIGKILL');
         await gone;
       }
-      rmSync(location, { recursive: true, force: true });
     },
   };
 }
