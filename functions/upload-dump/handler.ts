@@ -68,13 +68,14 @@ export function createUploadDump(deps: UploadDumpDeps): Handler {
     if (event.type !== EventTypes.dumpCaptured)
       eventLog.warn('no saved upload state for this dump: starting over');
     const { prefix, gzipLevel, segmentBytes } = deps.layout;
+    // DESIGN section 6; the extension depends on each file (see objectNameOf).
     const baseName = dumpObjectName({
       prefix,
       ...dump.target,
       capturedAt,
       dumpId: dump.dumpId,
-      gzip: gzipLevel !== null,
-    });
+      gzip: false,
+    }).replace(/\.hprof$/, '');
     return {
       version: 1,
       baseName,

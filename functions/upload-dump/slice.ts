@@ -5,7 +5,14 @@ import type { DataOf, DumpFile, EventTypes } from '../lib/events/index.ts';
 import type { PodFiles } from './pod-files.ts';
 import type { createProgressWriter } from './progress.ts';
 import { digestPublished } from './published-digests.ts';
-import { objectNameOf, storedFileOf, type UploadState, type UploadStates } from './upload-state.ts';
+import {
+  compressedInPod,
+  gzipLevelFor,
+  objectNameOf,
+  storedFileOf,
+  type UploadState,
+  type UploadStates,
+} from './upload-state.ts';
 
 /** The object is published but its digests are left to the next slice. */
 class SliceEnded extends Error {}
@@ -53,7 +60,13 @@ function metadataOf(dump: CapturedDump, state: UploadState, file: DumpFile, inde
     mode: dump.mode,
     trigger: dump.trigger,
     capturedAt: state.capturedAt,
-    source: { path: file.path, bytes: file.bytes, file: index + 1, of: dump.files.length },
+    source: {
+      path: file.path,
+      bytes: file.bytes,
+      compressedInPod: compressedInPod(file),
+      file: index + 1,
+      of: dump.files.length,
+    },
     pod: dump.metadata,
   };
 }
@@ -84,10 +97,10 @@ export async function runSlice(
     const filesBefore = bytesDoneOf({ ...state, current: undefined });
     const outcome = await uploadStream({
       sink,
-      name: objectNameOf(state, index),
+      name: objectNameOf(state, index, file),
       openSource: (offset) => pods.read(dump.target, file, offset),
       totalRawBytes: file.bytes,
-      gzipLevel: state.gzipLevel,
+      gzipLevel: gzipLevelFor(state, file),
       segmentBytes: state.segmentBytes,
       bytesPerSecond: settings.bytesPerSecond,
       parallelism: settings.parallelism,

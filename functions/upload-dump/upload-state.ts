@@ -4,6 +4,7 @@ import type { UploadSummary } from '../../adapters/pipeline/upload.ts';
 import type { Store } from '../../adapters/redis-store/index.ts';
 import { checkObjectName } from '../../adapters/storage/object-name.ts';
 import { PermanentError } from '../lib/errors.ts';
+import type { DumpFile } from '../lib/events/index.ts';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -25,7 +26,7 @@ export type StoredFile = z.infer<typeof StoredFile>;
  */
 export const UploadState = z.object({
   version: z.literal(1),
-  /** The object name of the first file; further files of the same dump get `-2`, `-3`, ... */
+  /** `<prefix>/<namespace>/<pod>/<container>/<UTC timestamp>_<dumpId>`: object names add `.hprof[.gz]`. */
   baseName: z.string(),
   /** Settings that shape the stored bytes, fixed for the whole dump (a config change applies to new dumps). */
   gzipLevel: z.number().int().min(1).max(9).nullable(),
@@ -52,10 +53,22 @@ export class SupersededError extends Error {
   }
 }
 
-/** Object name of file `index` of a dump: the first keeps the base name. */
-export function objectNameOf(state: Pick<UploadState, 'baseName'>, index: number): string {
-  if (index === 0) return state.baseName;
-  return checkObjectName(state.baseName.replace(/\.hprof(\.gz)?$/, `-${index + 1}.hprof$1`));
+/** A file exec-dump had the JVM (or the pod's endpoint) gzip already is stored as it is. */
+export const compressedInPod = (file: DumpFile) => file.path.endsWith('.gz');
+
+/** zlib level for this file's members, or null to store its bytes as they are. */
+export function gzipLevelFor(state: Pick<UploadState, 'gzipLevel'>, file: DumpFile): number | null {
+  return compressedInPod(file) ? null : state.gzipLevel;
+}
+
+/** Object name of file `index` of a dump: the first gets the base name, the others `-2`, `-3`, ... */
+export function objectNameOf(
+  state: Pick<UploadState, 'baseName' | 'gzipLevel'>,
+  index: number,
+  file: DumpFile,
+) {
+  const gzip = compressedInPod(file) || state.gzipLevel !== null;
+  return checkObjectName(`${state.baseName}${index === 0 ? '' : `-${index + 1}`}.hprof${gzip ? '.gz' : ''}`);
 }
 
 /**

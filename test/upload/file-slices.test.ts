@@ -2,7 +2,9 @@
  * upload-dump end to end on the file backend: a 1 GiB dump read out of an emulated pod through exec,
  * in three time slices, as the Broker would deliver dump.captured and then each upload.progressed reply.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +31,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-describe('upload-dump, file backend, 1 GiB in slices', () => {
+describe('upload-dump, file backend', () => {
   it('ends slices at 30 % and 70 %, resumes from Redis, stores identical bytes, deletes the pod file last', async () => {
     const dump = await stack.writeDump('orders', 'big.hprof', SIZE);
     const clock = steppedClock();
@@ -105,4 +107,21 @@ describe('upload-dump, file backend, 1 GiB in slices', () => {
     });
     expect(await store.records.getDump(dumpId)).toMatchObject({ bytesDone: SIZE, bytesTotal: SIZE });
   }, 300_000);
+
+  it('stores a dump the JVM gzipped already as it is, under .hprof.gz', async () => {
+    const raw = await stack.writeDump('orders', 'pre.hprof', 6 * MiB, 21);
+    const gzipped = `${raw.hostPath}.gz`;
+    execFileSync('gzip', ['-1', raw.hostPath]); // leaves pre.hprof.gz in the pod's dump directory
+    const file = { path: '/dumps/pre.hprof.gz', bytes: statSync(gzipped).size };
+    const gzSha256 = createHash('sha256').update(readFileSync(gzipped)).digest('hex');
+    const { handle } = stack.uploadDump({ sink: createFileSink({ root }) });
+    const done = dataOf(await handle(stack.captured('orders', [file])), 'uploaded');
+    expect(done.location.uri).toMatch(/\.hprof\.gz$/);
+    expect(done).toMatchObject({ rawBytes: file.bytes, storedBytes: file.bytes, sha256: gzSha256 });
+    expect(await storedDigests(pathOfFileUri(done.location.uri))).toEqual({
+      sha256: gzSha256,
+      rawSha256: raw.sha256,
+    });
+    expect(existsSync(gzipped)).toBe(false);
+  });
 });
