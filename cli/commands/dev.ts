@@ -87,9 +87,12 @@ export const registerDev: RegisterCommand = (program: Command) => {
           await storage.stop();
           throw error;
         });
-        if (flags.json)
-          console.log(JSON.stringify({ ...stack.env, pid: process.pid, missing: stack.missing }));
-        else console.log(describeStack(stack));
+        if (flags.json) {
+          const functions = Object.fromEntries(
+            Object.values(stack.functions).map((fn) => [fn.name, { url: fn.url, pid: fn.pid }]),
+          );
+          console.log(JSON.stringify({ ...stack.env, pid: process.pid, functions, missing: stack.missing }));
+        } else console.log(describeStack(stack));
         const signal = await untilSignal();
         console.error(`\n${signal}: stopping the dev stack…`);
         await stack.stop();
