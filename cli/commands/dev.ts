@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type DevStack, startDevStack } from '../../dev/stack/index.ts';
+import { type DevStack, projectRoot, startDevStack } from '../../dev/stack/index.ts';
 import { startStorage, storageKinds } from '../../dev/stack/storage.ts';
 import { action, CliError, ExitCode } from '../context.ts';
 import type { RegisterCommand } from './index.ts';
@@ -65,7 +65,7 @@ export const registerDev: RegisterCommand = (program: Command) => {
       'run the whole chain locally: Redis, Kubernetes API emulator, Broker, the functions, storage',
     )
     .option('--storage <kind>', `where dumps go: ${storageKinds.join(', ')}`, 'file')
-    .option('--storage-dir <dir>', 'the file backend directory', 'heapdumps')
+    .option('--storage-dir <dir>', 'file: where dumps go (default heapdumps); azure: Azurite data')
     .option('--pods <file>', 'Pod manifests for the emulator (default: the demo namespace)')
     .option('--capacity <n>', 'tokens in the dump and upload pools', '1')
     .option('--ping <seconds>', 'period of the sweep tick (the PingSource)', '60')
@@ -74,8 +74,10 @@ export const registerDev: RegisterCommand = (program: Command) => {
       action(async (flags: DevFlags) => {
         if (!storageKinds.includes(flags.storage as never))
           throw new CliError(`--storage must be one of ${storageKinds.join(', ')}`, ExitCode.usage);
-        const storage = await startStorage(flags.storage as (typeof storageKinds)[number], {
-          dir: resolve(flags.storageDir ?? 'heapdumps'),
+        const kind = flags.storage as (typeof storageKinds)[number];
+        const storage = await startStorage(kind, {
+          dir: resolve(flags.storageDir ?? (kind === 'azure' ? '.heapdump/dev/azurite' : 'heapdumps')),
+          projectRoot,
         });
         const stack = await startDevStack({
           storage,

@@ -1,5 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { startAzureStorage } from './azure-storage.ts';
+import { startSftpStorage } from './sftp-storage.ts';
 
 /** Where upload-dump stores dumps in the dev stack, and the env that points it there. */
 export interface StorageBackend {
@@ -26,13 +28,23 @@ export async function fileStorage(dir: string): Promise<StorageBackend> {
   };
 }
 
-export const storageKinds = ['file'] as const;
+export const storageKinds = ['file', 'sftp', 'azure'] as const;
 export type StorageKind = (typeof storageKinds)[number];
 
-/** The backend `heapdump dev --storage <kind>` asked for, started and ready. */
-export async function startStorage(kind: StorageKind, options: { dir: string }): Promise<StorageBackend> {
+/**
+ * The backend `heapdump dev --storage <kind>` asked for, started and ready: a directory (`dir`), a local
+ * OpenSSH sshd running the project's SFTP server config, or Azurite keeping its data in `dir`.
+ */
+export async function startStorage(
+  kind: StorageKind,
+  options: { dir: string; projectRoot: string },
+): Promise<StorageBackend> {
   switch (kind) {
     case 'file':
       return fileStorage(options.dir);
+    case 'sftp':
+      return startSftpStorage(options.projectRoot);
+    case 'azure':
+      return startAzureStorage(options.dir);
   }
 }
