@@ -149,7 +149,7 @@ export function createUploadDump(deps: UploadDumpDeps): Handler {
     try {
       const saved = await states.load(dump.dumpId);
       const state = saved ?? firstState(dump, event, eventLog);
-      progress.report({ bytesDone: bytesDoneOf(state), bytesTotal });
+      if (state.fileIndex < dump.files.length) progress.report({ bytesDone: bytesDoneOf(state), bytesTotal });
       const slice = await runSlice(
         { sink, pods, states, settings: deps.settings, clock, now },
         { dump, state, startedAt, progress },

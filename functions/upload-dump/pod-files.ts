@@ -6,7 +6,8 @@ import type { DumpFile, Target } from '../lib/events/index.ts';
 /** Pod annotation naming the directory the JVM writes dumps to (exec-dump reads the same). */
 export const DUMP_DIR_ANNOTATION = 'heapdump.dev/dump-dir';
 
-const SAFE_DIR = /^\/[A-Za-z0-9._/-]*$/;
+/** As exec-dump reads the annotation: absolute, not `/`, plain characters (`..` is refused below). */
+const SAFE_DIR = /^(\/[A-Za-z0-9._-]+)+\/?$/;
 
 /** The dump file cannot be read as it is; `fileKept` says whether it is still in the pod. */
 export class DumpSourceError extends PermanentError {
@@ -55,11 +56,11 @@ export function createPodFiles(kube: Kubernetes, options: PodFilesOptions) {
     if (!SAFE_DIR.test(dir) || dir.split('/').includes('..')) {
       throw new DumpSourceError(
         'bad-dump-dir',
-        `annotation ${DUMP_DIR_ANNOTATION}=${JSON.stringify(dir.slice(0, 200))} is not an absolute path of safe characters`,
+        `annotation ${DUMP_DIR_ANNOTATION}=${JSON.stringify(dir.slice(0, 200))} is not an absolute directory (not /) of safe characters`,
         true,
       );
     }
-    return posix.normalize(dir).replace(/(.)\/$/, '$1');
+    return posix.normalize(dir).replace(/\/$/, '');
   }
 
   /**

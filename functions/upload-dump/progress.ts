@@ -1,11 +1,7 @@
-import type { Store } from '../../adapters/redis-store/index.ts';
+import type { DumpRecord, Store } from '../../adapters/redis-store/index.ts';
 import type { Logger } from '../lib/log.ts';
 
-export interface ProgressReport {
-  bytesDone: number;
-  bytesTotal: number;
-  rateBytesPerSec?: number;
-}
+export type ProgressReport = { bytesDone: number; bytesTotal: number; rateBytesPerSec?: number };
 
 /**
  * Writes upload progress to the dump record for `heapdump watch`. Reports come from the pipeline's
@@ -16,16 +12,16 @@ export function createProgressWriter(records: Store['records'], dumpId: string, 
   let writing: Promise<void> | undefined;
   let next: ProgressReport | undefined;
 
-  const write = (report: ProgressReport): Promise<void> =>
+  const write = (fields: Partial<DumpRecord>): Promise<void> =>
     records
-      .updateDump(dumpId, { state: 'uploading', ...report })
+      .updateDump(dumpId, fields)
       .catch((error: unknown) => log.warn({ err: error }, 'could not record upload progress'));
 
   const pump = () => {
     if (writing || !next) return;
     const report = next;
     next = undefined;
-    writing = write(report).finally(() => {
+    writing = write({ state: 'uploading', ...report }).finally(() => {
       writing = undefined;
       pump();
     });
@@ -36,7 +32,10 @@ export function createProgressWriter(records: Store['records'], dumpId: string, 
       next = report;
       pump();
     },
-    /** Waits for the writes under way, then records `report` (the slice's last word). */
+    /**
+     * Waits for the writes under way, then records `report` (the slice's last word). The state is left
+     * alone: after the last slice it is release-token's to set, and a redelivery must not undo it.
+     */
     async flush(report: ProgressReport): Promise<void> {
       next = undefined;
       while (writing) await writing;

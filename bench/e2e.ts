@@ -1,0 +1,199 @@
+/**
+ * `npm run bench -- e2e [heap megabytes, default 1180] [cap Mbit/s, default 200]`: time to stored for a real
+ * JVM heap dump of about 1.4 GB. A JVM holding an application-shaped live heap (LiveHeap.java) runs in the
+ * Kubernetes API emulator and is dumped raw with exec-dump's jcmd call. Then the same file is stored twice:
+ * - the seed's method: `sftp -l 204800 put` of the raw dump (OpenSSH, 204800 Kbit/s);
+ * - ours: upload-dump as deployed (faas-js-runtime in its own process, configured by env), answering
+ *   dump.captured: exec `cat` in the pod → gzip members → sha256 → 200 Mbit/s cap → SFTP.
+ * Both go to the same local sshd. `ratio` = oursSeconds / seedMethodSeconds (target ≤ 0.4).
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { type CloudEvent, HTTP } from 'cloudevents';
+import { createKubernetes } from '../adapters/kubernetes/index.ts';
+import { createJvmCommands } from '../functions/exec-dump/jvm.ts';
+import { createPodCommands } from '../functions/exec-dump/pod-commands.ts';
+import { createEventFactory, EventTypes } from '../functions/lib/events/index.ts';
+import { startFunctionServer } from '../test/helpers/function-server.ts';
+import { startTestKubeEmulator } from '../test/helpers/kube-emulator.ts';
+import { startTestRedis } from '../test/helpers/redis.ts';
+import { disposeSshd, type Sshd, startSshd } from '../test/helpers/sshd.ts';
+
+const run = promisify(execFile);
+const target = { namespace: 'bench', pod: 'live-heap', container: 'app' };
+const SEED_LIMIT_KBPS = 204_800;
+
+async function untilFile(path: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (
+    !(await access(path).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** The seed's method: OpenSSH `sftp -l 204800` with a one-line batch, as the admin ran it. */
+async function seedPut(sshd: Sshd, file: string, workDir: string): Promise<number> {
+  const batch = join(workDir, 'seed.batch');
+  writeFileSync(batch, `put ${file} ${join(sshd.root, 'seed.hprof')}\n`);
+  const started = performance.now();
+  await run('sftp', [
+    '-q',
+    '-l',
+    String(SEED_LIMIT_KBPS),
+    '-b',
+    batch,
+    '-i',
+    sshd.privateKeyPath,
+    '-P',
+    String(sshd.port),
+    '-o',
+    `UserKnownHostsFile=${sshd.knownHostsPath}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    `${sshd.user}@${sshd.host}`,
+  ]);
+  const seconds = (performance.now() - started) / 1000;
+  if (statSync(join(sshd.root, 'seed.hprof')).size !== statSync(file).size)
+    throw new Error('sftp stored a short file');
+  rmSync(join(sshd.root, 'seed.hprof'));
+  return seconds;
+}
+
+/** CPU seconds a process has used (user + system), from /proc: the upload is CPU-bound on a shared machine. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Peak resident memory of a process, from the kernel's high-water mark. */
+function peakRssMiB(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(match?.[1]) / 1024;
+}
+
+export default async function e2e(args: string[]) {
+  const megabytes = Number(args[0] ?? 1180);
+  const capMbps = Number(args[1] ?? 200);
+  const emulator = await startTestKubeEmulator({
+    pods: `
+metadata: { name: ${target.pod}, namespace: ${target.namespace}, labels: { heapdump.dev/enabled: "true" } }
+spec:
+  containers:
+    - name: ${target.container}
+      command: [java, -Xms${megabytes * 2}m, -Xmx${megabytes * 2}m, -cp, test/fixtures/java, LiveHeap, "${megabytes}", /dumps/.ready]
+      volumeMounts: [{ name: dumps, mountPath: /dumps }]
+  volumes: [{ name: dumps, emptyDir: {} }]
+`,
+  });
+  const [redis, sshd] = await Promise.all([startTestRedis(), startSshd()]);
+  let fn: Awaited<ReturnType<typeof startFunctionServer>> | undefined;
+  try {
+    const volume = emulator.volumePath(target.namespace, target.pod, 'dumps')!;
+    await untilFile(join(volume, '.ready'), 300_000);
+
+    // The raw dump, exactly as exec-dump's jcmd strategy takes it.
+    const pod = createPodCommands(createKubernetes(emulator.kubeConfig('exec-dump')), target, 60_000);
+    const jvm = createJvmCommands(pod);
+    const pid = await jvm.find(undefined);
+    await pod.run(['jcmd', String(pid), 'GC.run']);
+    const name = 'bench-e2e.hprof';
+    await jvm.heapDump(pid, `/dumps/${name}`, { timeoutMs: 600_000 });
+    const hostPath = join(volume, name);
+    const rawBytes = statSync(hostPath).size;
+    const rawSha256 = await sha256OfFile(hostPath);
+
+    const seedMethodSeconds = await seedPut(sshd, hostPath, join(volume, '..'));
+
+    fn = await startFunctionServer('upload-dump', {
+      env: {
+        ...Object.fromEntries(
+          Object.keys(process.env).flatMap((key) => (key.endsWith('_FILE') ? [[key, undefined]] : [])),
+        ),
+        ...redis.env,
+        KUBECONFIG: await emulator.kubeconfigFile('upload-dump'),
+        HEAPDUMP_STORAGE: 'sftp',
+        HEAPDUMP_STORAGE_PREFIX: 'heapdumps',
+        SFTP_HOST: sshd.host,
+        SFTP_PORT: String(sshd.port),
+        SFTP_USER: sshd.user,
+        SFTP_PRIVATE_KEY_FILE: sshd.privateKeyPath,
+        SFTP_HOST_KEY_FILE: sshd.knownHostsPath,
+        SFTP_ROOT: sshd.root,
+        UPLOAD_RATE_MBPS: String(capMbps),
+      },
+    });
+    const uid = emulator.pod(target.namespace, target.pod)!.metadata.uid;
+    const captured = createEventFactory('exec-dump')(EventTypes.dumpCaptured, {
+      dumpId: `bench-e2e-${Date.now()}`,
+      target: { ...target, uid },
+      mode: 'live',
+      files: [{ path: `/dumps/${name}`, bytes: rawBytes }],
+      metadata: { bench: 'e2e' },
+      leases: [],
+    });
+    const message = HTTP.binary(captured);
+    const [loadAverage1m] = loadavg();
+    const cpuBefore = cpuSeconds(fn.pid);
+    const started = performance.now();
+    const response = await fetch(fn.url, {
+      method: 'POST',
+      headers: message.headers as Record<string, string>,
+      body: message.body as string,
+      signal: AbortSignal.timeout(900_000),
+    });
+    const body = await response.text();
+    const oursSeconds = (performance.now() - started) / 1000;
+    const oursCpuSeconds = cpuSeconds(fn.pid) - cpuBefore;
+    const reply = HTTP.toEvent({ headers: Object.fromEntries(response.headers), body }) as CloudEvent<{
+      storedBytes: number;
+      rawBytes: number;
+      rawSha256?: string;
+    }>;
+    if (reply.type !== EventTypes.dumpUploaded) {
+      throw new Error(`upload-dump answered ${response.status} ${reply.type}: ${body.slice(0, 500)}`);
+    }
+    const uploaded = reply.data!;
+    if (uploaded.rawBytes !== rawBytes || uploaded.rawSha256 !== rawSha256) {
+      throw new Error('the stored dump does not hold the raw dump');
+    }
+    return {
+      rawBytes,
+      storedBytes: uploaded.storedBytes,
+      seedMethodSeconds,
+      oursSeconds,
+      ratio: oursSeconds / seedMethodSeconds,
+      targetRatio: 0.4,
+      compression: rawBytes / uploaded.storedBytes,
+      seedCapKbps: SEED_LIMIT_KBPS,
+      capMbps,
+      oursCpuSeconds,
+      oursPeakRssMiB: peakRssMiB(fn.pid),
+      loadAverage1m: loadAverage1m ?? null,
+    };
+  } finally {
+    await fn?.stop();
+    await disposeSshd(sshd);
+    await redis.stop();
+    await emulator.stop();
+  }
+}
