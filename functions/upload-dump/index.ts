@@ -12,12 +12,12 @@ const MiB = 1024 * 1024;
 const module = defineModule({
   meta,
   config: uploadDumpConfig,
-  create: (env, { log, events }) => {
+  create: async (env, { log, events }) => {
     const kubeTimeoutMs = env.HEAPDUMP_KUBE_TIMEOUT_SECONDS * 1000;
     return createUploadDump({
       store: storeFromConfig(env),
       kube: createKubernetes(loadKubeConfig(), { requestTimeoutMs: kubeTimeoutMs }),
-      sink: sinkFromConfig(env),
+      sink: await sinkFromConfig(env),
       events,
       log,
       layout: {

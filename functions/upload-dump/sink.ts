@@ -1,15 +1,18 @@
-import { createAzureSink } from '../../adapters/storage/azure-sink.ts';
-import { createFileSink } from '../../adapters/storage/file-sink.ts';
-import { createSftpSink } from '../../adapters/storage/sftp-sink.ts';
 import type { StorageSink } from '../../adapters/storage/types.ts';
 import type { UploadDumpConfig } from './config.ts';
 
-/** The storage backend HEAPDUMP_STORAGE names; the config schema already checked its settings are there. */
-export function sinkFromConfig(config: UploadDumpConfig): StorageSink {
+/**
+ * The storage backend HEAPDUMP_STORAGE names; the config schema already checked its settings are there.
+ * Only that backend's client is loaded (the Azure SDK alone is tens of MiB of resident memory).
+ */
+export async function sinkFromConfig(config: UploadDumpConfig): Promise<StorageSink> {
   switch (config.HEAPDUMP_STORAGE) {
-    case 'file':
+    case 'file': {
+      const { createFileSink } = await import('../../adapters/storage/file-sink.ts');
       return createFileSink({ root: config.HEAPDUMP_FILE_ROOT! });
-    case 'sftp':
+    }
+    case 'sftp': {
+      const { createSftpSink } = await import('../../adapters/storage/sftp-sink.ts');
       return createSftpSink({
         host: config.SFTP_HOST!,
         port: config.SFTP_PORT,
@@ -19,11 +22,14 @@ export function sinkFromConfig(config: UploadDumpConfig): StorageSink {
         hostKey: config.SFTP_HOST_KEY!,
         root: config.SFTP_ROOT,
       });
-    case 'azure':
+    }
+    case 'azure': {
+      const { createAzureSink } = await import('../../adapters/storage/azure-sink.ts');
       return createAzureSink({
         connectionString: config.AZURE_STORAGE_CONNECTION_STRING,
         container: config.AZURE_STORAGE_CONTAINER,
         containerSasUrl: config.AZURE_STORAGE_SAS_URL,
       });
+    }
   }
 }
