@@ -8,8 +8,9 @@ export interface RateLimiter {
 export interface TokenBucketOptions {
   bytesPerSecond: number;
   /**
-   * Most bytes that may go out at once after an idle spell. Small (default 20 ms worth), so the rate
-   * holds over short windows too; timer overshoot up to this much is absorbed, not lost.
+   * Most bytes that may go out at once after an idle spell (default 250 ms worth). Time the pipeline
+   * spends behind (a late timer, a stall in the sink, a busy CPU) is made up from the bucket rather than
+   * lost, up to this much; measured here, 20 ms worth left a loaded 2-core machine 10 % under the cap.
    */
   burstBytes?: number;
   clock?: Clock;
@@ -25,7 +26,7 @@ export const DEFAULT_BYTES_PER_SECOND = (200 * 1_000_000) / 8;
 export function createTokenBucket(options: TokenBucketOptions): RateLimiter {
   const clock = options.clock ?? systemClock;
   const perMs = options.bytesPerSecond / 1000;
-  const burst = options.burstBytes ?? Math.max(64 * 1024, options.bytesPerSecond / 50);
+  const burst = options.burstBytes ?? Math.max(64 * 1024, options.bytesPerSecond / 4);
   let tokens = burst;
   let last = clock.now();
   return {

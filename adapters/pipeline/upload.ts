@@ -9,6 +9,7 @@ import type { SegmentRecord, StorageSink } from '../storage/types.ts';
 import type { UploadCheckpoint } from './checkpoint.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type ObjectDigests, UploadDigests } from './digests.ts';
+import { createGcNudge } from './gc-nudge.ts';
 import { mapOrdered } from './ordered-map.ts';
 import { createTokenBucket, DEFAULT_BYTES_PER_SECOND, unlimited } from './rate-limiter.ts';
 import { type RawBlock, rawBlocks } from './raw-blocks.ts';
@@ -184,6 +185,7 @@ async function storeSegments(
 
     let segmentRaw = rawOffset;
     let segmentStored = storedOffset;
+    const nudgeGc = createGcNudge();
     for await (const block of stored) {
       digests.raw(block.data);
       if (gzipLevel !== null) digests.stored(block.stored);
@@ -192,6 +194,7 @@ async function storeSegments(
         await limiter.take(piece.length);
         await upload.write(piece);
         storedOffset += piece.length;
+        nudgeGc(piece.length);
       }
       rawOffset += block.data.length;
       progress(false);

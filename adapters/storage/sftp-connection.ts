@@ -1,3 +1,4 @@
+import { createConnection } from 'node:net';
 import { Client, type SFTPWrapper } from 'ssh2';
 import { classifyStorageError, StorageError } from './errors.ts';
 import { fingerprintOf, pinnedFingerprints } from './host-key-pin.ts';
@@ -25,6 +26,11 @@ export interface SftpConnection {
    * at once (or when the connection drops while it waits) instead of leaving the caller hanging.
    */
   request<T = void>(run: (cb: SftpCallback<T>) => void): Promise<T>;
+  /**
+   * Runs `issue` with the socket corked until the end of this tick: the SSH packets of the requests it
+   * sends leave in one writev instead of a syscall per 32 KiB packet, a good part of an upload's CPU.
+   */
+  batched(issue: () => void): void;
   /** The error every request gets once the connection is gone; undefined while it is open. */
   readonly lost: Error | undefined;
   end(): void;
@@ -52,6 +58,21 @@ export function connectSftp(config: SftpConnectionConfig): Promise<SftpConnectio
 
   return new Promise((resolve, reject) => {
     const client = new Client();
+    // Our own socket (ssh2 takes one as `sock`), so what ssh2 writes in one tick leaves in one writev
+    // instead of a syscall per 32 KiB SSH packet: our write requests, and the ones ssh2 held back until
+    // the server's window adjustment (sent from its 'data' handler) arrived.
+    const sock = createConnection({ host: config.host, port });
+    let corked = false;
+    const corkThisTick = () => {
+      if (corked) return;
+      corked = true;
+      sock.cork();
+      process.nextTick(() => {
+        corked = false;
+        sock.uncork();
+      });
+    };
+    sock.prependListener('data', corkThisTick);
     let lost: Error | undefined;
     const waiting = new Set<(error: Error) => void>();
     const closed = new Promise<void>((done) =>
@@ -101,6 +122,10 @@ export function connectSftp(config: SftpConnectionConfig): Promise<SftpConnectio
           sftp,
           maxWriteBytes: typeof limit === 'number' && limit > 0 ? limit : FALLBACK_WRITE_BYTES,
           request,
+          batched(issue) {
+            corkThisTick();
+            issue();
+          },
           get lost() {
             return lost;
           },
@@ -110,6 +135,7 @@ export function connectSftp(config: SftpConnectionConfig): Promise<SftpConnectio
       });
     });
     client.connect({
+      sock,
       host: config.host,
       port,
       username: config.username,

@@ -25,19 +25,26 @@ export class PipelinedSftpWriter {
 
   async write(chunk: Buffer): Promise<void> {
     const { sftp, maxWriteBytes } = this.connection;
-    for (let offset = 0; offset < chunk.length; offset += maxWriteBytes) {
-      const length = Math.min(maxWriteBytes, chunk.length - offset);
-      await this.waitUntil(() => this.inFlight + length <= this.maxInFlightBytes);
+    const lengthAt = (offset: number) => Math.min(maxWriteBytes, chunk.length - offset);
+    const fits = (offset: number) => this.inFlight + lengthAt(offset) <= this.maxInFlightBytes;
+    for (let offset = 0; offset < chunk.length; ) {
+      await this.waitUntil(() => fits(offset));
       if (this.connection.lost) this.fail(this.connection.lost);
       if (this.failure) throw this.failure;
-      this.inFlight += length;
-      // ssh2 copies the bytes into its packet synchronously, so `chunk` may be reused once write() returns.
-      sftp.write(this.handle, chunk, offset, length, this.position, (error) => {
-        this.inFlight -= length;
-        if (error) this.fail(error);
-        else this.wakeUp();
+      // Every request that fits the window now goes out in one batch.
+      this.connection.batched(() => {
+        for (; offset < chunk.length && fits(offset); offset += lengthAt(offset)) {
+          const length = lengthAt(offset);
+          this.inFlight += length;
+          // ssh2 copies the bytes into its packet synchronously, so `chunk` may be reused once write() returns.
+          sftp.write(this.handle, chunk, offset, length, this.position, (error) => {
+            this.inFlight -= length;
+            if (error) this.fail(error);
+            else this.wakeUp();
+          });
+          this.position += length;
+        }
       });
-      this.position += length;
     }
   }
 

@@ -18,7 +18,7 @@ export interface SftpSinkConfig extends SftpConnectionConfig {
   fsync?: boolean;
 }
 
-const DEFAULT_IN_FLIGHT = 8 * 1024 * 1024;
+const DEFAULT_IN_FLIGHT = 4 * 1024 * 1024;
 
 async function lstatOrUndefined(conn: SftpConnection, path: string): Promise<Stats | undefined> {
   try {
