@@ -16,6 +16,11 @@ export interface FunctionProcess {
 export interface FunctionProcessOptions {
   root: string;
   env: Record<string, string | undefined>;
+  /**
+   * A built script to run with plain node instead of `tsx dev/serve-function.ts` (it reads HEAPDUMP_FUNCTION
+   * and PORT, and prints the same ready line).
+   */
+  entry?: string;
   /** Appends the process's stdout and stderr here. */
   logFile?: string;
   startTimeoutMs?: number;
@@ -45,9 +50,18 @@ export async function startFunctionProcess(
 
 async function startOnce(name: string, port: number, options: FunctionProcessOptions) {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'dev/serve-function.ts', name, String(port)], {
+  const argv = options.entry
+    ? [options.entry]
+    : ['--import', 'tsx', 'dev/serve-function.ts', name, String(port)];
+  const child = spawn(process.execPath, argv, {
     cwd: options.root,
-    env: { ...process.env, ...options.env, FUNC_HOST: '127.0.0.1' },
+    env: {
+      ...process.env,
+      ...options.env,
+      HEAPDUMP_FUNCTION: name,
+      PORT: String(port),
+      FUNC_HOST: '127.0.0.1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
