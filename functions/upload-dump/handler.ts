@@ -157,6 +157,7 @@ export function createUploadDump(deps: UploadDumpDeps): Handler {
       if (!slice.done) {
         const bytesDone = bytesDoneOf(slice.state);
         await progress.flush({ bytesDone, bytesTotal });
+        eventLog.info({ bytesDone, bytesTotal }, 'slice ended; upload.progressed continues it');
         const current = slice.state.current;
         return events(
           EventTypes.uploadProgressed,
@@ -176,6 +177,7 @@ export function createUploadDump(deps: UploadDumpDeps): Handler {
       }
       await removeFromPod(dump, eventLog);
       await progress.flush({ bytesDone: bytesTotal, bytesTotal });
+      eventLog.info({ stored: slice.state.stored.map((file) => file.location) }, 'dump stored');
       return uploaded(dump, slice.state, reply);
     } catch (error) {
       if (error instanceof SupersededError) {
