@@ -36,7 +36,8 @@ function isolated() {
   return { store, env, cli: (args: string[]) => heapdump(args, env) };
 }
 
-describe('heapdump CLI', () => {
+// Each case starts the real CLI several times; on a loaded 2-core machine one start can take seconds.
+describe('heapdump CLI', { timeout: 120_000 }, () => {
   it('switch turns the global switch off and on; status shows it, tokens and the queue', async () => {
     const { store, cli } = isolated();
     expect((await cli(['switch', 'off'])).code).toBe(0);

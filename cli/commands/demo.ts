@@ -1,8 +1,5 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runStory } from '../../dev/stack/demo/story.ts';
-import { demoSummary } from '../../dev/stack/demo/summary.ts';
-import { startDevStack } from '../../dev/stack/index.ts';
 import { action, ExitCode } from '../context.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -15,6 +12,10 @@ export const registerDemo: RegisterCommand = (program: Command) => {
     .action(
       action(async (flags: { storageDir: string }) => {
         const started = performance.now();
+        // Loaded on use, so the other commands start without the whole stack.
+        const { startDevStack } = await import('../../dev/stack/index.ts');
+        const { runStory } = await import('../../dev/stack/demo/story.ts');
+        const { demoSummary } = await import('../../dev/stack/demo/summary.ts');
         console.log('heapdump demo: starting the chain (redis, Kubernetes API emulator, Broker, functions)…');
         const stack = await startDevStack({
           stateDir: join(process.cwd(), '.heapdump', 'demo'),

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type DevStack, projectRoot, startDevStack } from '../../dev/stack/index.ts';
-import { startStorage, storageKinds } from '../../dev/stack/storage.ts';
+import type { DevStack } from '../../dev/stack/index.ts';
+import { storageKinds } from '../../dev/stack/storage-kinds.ts';
 import { action, CliError, ExitCode } from '../context.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -75,6 +75,9 @@ export const registerDev: RegisterCommand = (program: Command) => {
         if (!storageKinds.includes(flags.storage as never))
           throw new CliError(`--storage must be one of ${storageKinds.join(', ')}`, ExitCode.usage);
         const kind = flags.storage as (typeof storageKinds)[number];
+        // Loaded on use, so the other commands (and `heapdump emulator`) start without the whole stack.
+        const { projectRoot, startDevStack } = await import('../../dev/stack/index.ts');
+        const { startStorage } = await import('../../dev/stack/storage.ts');
         const storage = await startStorage(kind, {
           dir: resolve(flags.storageDir ?? (kind === 'azure' ? '.heapdump/dev/azurite' : 'heapdumps')),
           projectRoot,

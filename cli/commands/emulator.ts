@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { startKubeEmulator } from '../../dev/kube-emulator/index.ts';
 import type { RegisterCommand } from './index.ts';
 
 interface EmulatorFlags {
@@ -28,6 +27,8 @@ export const registerEmulator: RegisterCommand = (program: Command) => {
     .option('--sink-selector <selector>', 'only for pods matching this label selector')
     .option('--tokens-dir <dir>', 'also write one kubeconfig per token (<dir>/<name>.kubeconfig)')
     .action(async (flags: EmulatorFlags) => {
+      // Loaded on use: every other command starts faster without the emulator's modules.
+      const { startKubeEmulator } = await import('../../dev/kube-emulator/index.ts');
       const emulator = await startKubeEmulator({
         podsFile: resolve(flags.pods),
         port: Number(flags.port),

@@ -28,8 +28,9 @@ export async function fileStorage(dir: string): Promise<StorageBackend> {
   };
 }
 
-export const storageKinds = ['file', 'sftp', 'azure'] as const;
-export type StorageKind = (typeof storageKinds)[number];
+import type { StorageKind } from './storage-kinds.ts';
+
+export { type StorageKind, storageKinds } from './storage-kinds.ts';
 
 /**
  * The backend `heapdump dev --storage <kind>` asked for, started and ready: a directory (`dir`), a local
