@@ -2,10 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { startAzureStorage } from './azure-storage.ts';
 import { startSftpStorage } from './sftp-storage.ts';
+import type { StorageKind } from './storage-kinds.ts';
 
 /** Where upload-dump stores dumps in the dev stack, and the env that points it there. */
 export interface StorageBackend {
-  kind: 'file' | 'sftp' | 'azure';
+  kind: StorageKind;
   /** Human-readable: a directory, an sftp:// or https:// URL. */
   location: string;
   /** upload-dump's storage variables. */
@@ -27,8 +28,6 @@ export async function fileStorage(dir: string): Promise<StorageBackend> {
     stop: async () => {},
   };
 }
-
-import type { StorageKind } from './storage-kinds.ts';
 
 export { type StorageKind, storageKinds } from './storage-kinds.ts';
 
