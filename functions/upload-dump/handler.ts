@@ -185,8 +185,9 @@ export function createUploadDump(deps: UploadDumpDeps): Handler {
         return undefined;
       }
       if (error instanceof PermanentError) {
-        eventLog.warn({ err: error }, 'upload failed for good; the dump stays in the pod');
-        return failed(dump, error, reply);
+        const answer = failed(dump, error, reply);
+        eventLog.warn({ err: error, fileKept: answer.data?.fileKept }, 'upload failed for good');
+        return answer;
       }
       throw error;
     }
