@@ -87,13 +87,17 @@ export async function runSlice(
   let state = run.state;
   if (state.fileIndex >= dump.files.length) return { done: true, state };
 
-  const dumpDir = await pods.dumpDirOf(dump.target);
+  let dumpDir: string | undefined;
   while (state.fileIndex < dump.files.length) {
     const index = state.fileIndex;
     const file = dump.files[index]!;
-    // Once the object is published the file is not read again, only verified and described.
+    // Once the object is published the file is not read again (unless the digests need it), only verified
+    // and described: a pod deleted meanwhile does not undo a stored dump.
     const published = state.current?.phase === 'stored';
-    if (!published) await pods.check(dump.target, file, dumpDir);
+    if (!published) {
+      dumpDir ??= await pods.dumpDirOf(dump.target);
+      await pods.check(dump.target, file, dumpDir);
+    }
     const filesBefore = bytesDoneOf({ ...state, current: undefined });
     const outcome = await uploadStream({
       sink,

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileSink } from '../../adapters/storage/file-sink.ts';
+import type { StorageSink } from '../../adapters/storage/types.ts';
 import type { AnyCloudEvent } from '../../functions/lib/events/index.ts';
 import { spyOn } from '../storage/sink-spy.ts';
 import { onCommit } from './sink-hooks.ts';
@@ -123,5 +124,54 @@ describe('upload-dump, file backend', () => {
       rawSha256: raw.sha256,
     });
     expect(existsSync(gzipped)).toBe(false);
+  });
+
+  it('a pod deleted after its dump was published does not undo the stored dump', async () => {
+    await stack.emulator.addPods(`
+metadata: { name: short-lived, namespace: shop }
+spec:
+  containers:
+    - name: app
+      command: [sleep, infinity]
+      volumeMounts: [{ name: dumps, mountPath: /dumps }]
+  volumes: [{ name: dumps, emptyDir: {} }]
+`);
+    const dump = await stack.writeDump('short-lived', 'last.hprof', 12 * MiB, 9);
+    const clock = steppedClock();
+    const file = createFileSink({ root });
+    // Time runs out between publishing the object and digesting it, and again after the first segment.
+    const sink: StorageSink = onCommit(
+      {
+        ...file,
+        async openUpload(name, committed) {
+          const upload = await file.openUpload(name, committed);
+          return {
+            ...upload,
+            intactSegments: upload.intactSegments,
+            complete: async (segments) => {
+              await upload.complete(segments);
+              clock.advance(3_600_000);
+            },
+          };
+        },
+      },
+      (segment) => segment.index === 0 && clock.advance(3_600_000),
+    );
+    const { handle } = stack.uploadDump({
+      sink,
+      clock,
+      layout: { prefix: 'heapdumps', gzipLevel: 1, segmentBytes: 4 * MiB },
+    });
+    const first = await handle(stack.captured('short-lived', [dump]));
+    expect(dataOf(first, 'progressed').checkpoint.segments).toBe(1);
+    const second = await handle(first as AnyCloudEvent);
+    expect(dataOf(second, 'progressed').bytesDone).toBe(dump.bytes); // published, not yet digested
+    await stack.emulator.deletePod('shop', 'short-lived');
+
+    const done = dataOf(await handle(second as AnyCloudEvent), 'uploaded');
+    expect(await storedDigests(pathOfFileUri(done.location.uri))).toEqual({
+      sha256: done.sha256,
+      rawSha256: dump.sha256,
+    });
   });
 });
