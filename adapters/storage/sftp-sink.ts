@@ -18,7 +18,12 @@ export interface SftpSinkConfig extends SftpConnectionConfig {
   fsync?: boolean;
 }
 
-const DEFAULT_IN_FLIGHT = 4 * 1024 * 1024;
+/**
+ * OpenSSH's session channel window, and what its own sftp client keeps in flight (64 × 32 KiB). More
+ * than the window only queues in ssh2 until the server adjusts it, which measured here costs CPU and
+ * memory and gains nothing (2 MiB: less CPU and ~10 MiB less RSS than 4 or 8 MiB, same speed).
+ */
+const DEFAULT_IN_FLIGHT = 2 * 1024 * 1024;
 
 async function lstatOrUndefined(conn: SftpConnection, path: string): Promise<Stats | undefined> {
   try {
