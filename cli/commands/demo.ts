@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { action, ExitCode } from '../context.ts';
+import { action, CliError, ExitCode } from '../context.ts';
+import { untilSignal } from './dev.ts';
 import type { RegisterCommand } from './index.ts';
 
 /** `heapdump demo` (make demo): starts the dev stack and tells the story with real processes. */
@@ -16,6 +17,8 @@ export const registerDemo: RegisterCommand = (program: Command) => {
         const { startDevStack } = await import('../../dev/stack/index.ts');
         const { runStory } = await import('../../dev/stack/demo/story.ts');
         const { demoSummary } = await import('../../dev/stack/demo/summary.ts');
+        // Listening from the start: a signal while starting stops the stack as soon as it is up.
+        const signalled = untilSignal();
         console.log('heapdump demo: starting the chain (redis, Kubernetes API emulator, Broker, functions)…');
         const stack = await startDevStack({
           stateDir: join(process.cwd(), '.heapdump', 'demo'),
@@ -23,15 +26,23 @@ export const registerDemo: RegisterCommand = (program: Command) => {
           eventDisplay: true,
           onProgress: (line) => console.log(`  ${line}`),
         });
-        const stop = () => void stack.stop().then(() => process.exit(ExitCode.failed));
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        const interrupted = new AbortController();
+        void signalled.then(async (signal) => {
+          console.error(`\n${signal}: stopping the demo…`);
+          interrupted.abort();
+          await stack.stop(); // the step under way fails fast, and no other starts
+        });
         try {
-          const results = await runStory(stack, {
-            start: (index, title) => console.log(`\n[${index}] ${title}`),
-            note: (line) => console.log(`    ${line}`),
-            end: (result) => console.log(`    ${result.ok ? '✓' : '✗'} ${result.seconds.toFixed(1)} s`),
-          });
+          const results = await runStory(
+            stack,
+            {
+              start: (index, title) => console.log(`\n[${index}] ${title}`),
+              note: (line) => console.log(`    ${line}`),
+              end: (result) => console.log(`    ${result.ok ? '✓' : '✗'} ${result.seconds.toFixed(1)} s`),
+            },
+            interrupted.signal,
+          );
+          if (interrupted.signal.aborted) throw new CliError('the demo was interrupted');
           console.log(
             demoSummary({
               results,
@@ -42,8 +53,6 @@ export const registerDemo: RegisterCommand = (program: Command) => {
           );
           return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed;
         } finally {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
           await stack.stop();
         }
       }),

@@ -75,6 +75,8 @@ export const registerDev: RegisterCommand = (program: Command) => {
         if (!storageKinds.includes(flags.storage as never))
           throw new CliError(`--storage must be one of ${storageKinds.join(', ')}`, ExitCode.usage);
         const kind = flags.storage as (typeof storageKinds)[number];
+        // Listening from the start: a signal while starting stops what has started once it is up.
+        const signalled = untilSignal();
         // Loaded on use, so the other commands (and `heapdump emulator`) start without the whole stack.
         const { projectRoot, startDevStack } = await import('../../dev/stack/index.ts');
         const { startStorage } = await import('../../dev/stack/storage.ts');
@@ -98,7 +100,7 @@ export const registerDev: RegisterCommand = (program: Command) => {
           );
           console.log(JSON.stringify({ ...stack.env, pid: process.pid, functions, missing: stack.missing }));
         } else console.log(describeStack(stack));
-        const signal = await untilSignal();
+        const signal = await signalled;
         console.error(`\n${signal}: stopping the dev stack…`);
         await stack.stop();
         return ExitCode.ok;

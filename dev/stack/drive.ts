@@ -77,7 +77,7 @@ export async function waitForDumps(
         `waited ${Math.round(options.timeoutMs / 1000)} s for ${count} finished ${options.what ?? 'dumps'}; have: ${states}`,
       );
     }
-    await sleep(250);
+    await sleep(250, undefined, { signal: stack.stopSignal });
   }
 }
 
@@ -97,7 +97,7 @@ export async function waitForTokensReleased(stack: DevStack, timeoutMs: number):
   const deadline = Date.now() + timeoutMs;
   while ((await tokensHeld(stack)) > 0) {
     if (Date.now() > deadline) throw new Error(`tokens still held after ${timeoutMs / 1000} s`);
-    await sleep(200);
+    await sleep(200, undefined, { signal: stack.stopSignal });
   }
 }
 
@@ -139,7 +139,7 @@ export async function waitForJvms(
       }
       if (Date.now() > deadline)
         throw new Error(`no ${options.mainClass} JVM in ${namespace}/${pod} in time`);
-      await sleep(300);
+      await sleep(300, undefined, { signal: stack.stopSignal });
     }
   };
   await Promise.all(pods.map(ready));

@@ -81,6 +81,8 @@ export interface DevStack {
   display?: EventDisplay;
   /** The store the functions share, on the stack's key prefix. */
   store: Store;
+  /** Aborted when stop() begins, so whoever waits on the stack gives up at once. */
+  stopSignal: AbortSignal;
   stop(): Promise<void>;
 }
 
@@ -95,8 +97,15 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const stateDir = resolve(options.stateDir ?? join(workDir, '.heapdump', 'dev'));
   const keyPrefix = options.keyPrefix ?? 'heapdump:';
   const stoppers: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stoppers.splice(0).reverse()) await stop().catch(() => {});
+  let stopping: Promise<void> | undefined;
+  const stopped = new AbortController();
+  // Idempotent: a signal handler and a finally block may both stop the stack.
+  const stopAll = () => {
+    stopped.abort(new Error('the dev stack was stopped'));
+    stopping ??= (async () => {
+      for (const stop of stoppers.splice(0).reverse()) await stop().catch(() => {});
+    })();
+    return stopping;
   };
 
   try {
@@ -268,6 +277,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       ping,
       display,
       store,
+      stopSignal: stopped.signal,
       stop: stopAll,
     };
   } catch (error) {

@@ -165,7 +165,10 @@ const steps: Step[] = [
   },
 ];
 
-/** Runs the story step by step; a step that fails is reported and the story goes on where it can. */
+/**
+ * Runs the story step by step; a step that fails is reported and the story goes on where it can. Once
+ * `signal` is aborted no further step starts.
+ */
 export async function runStory(
   stack: DevStack,
   report: {
@@ -173,9 +176,11 @@ export async function runStory(
     note(line: string): void;
     end(result: StepResult): void;
   },
+  signal?: AbortSignal,
 ): Promise<StepResult[]> {
   const results: StepResult[] = [];
   for (const [index, step] of steps.entries()) {
+    if (signal?.aborted) break;
     report.start(index + 1, step.title);
     const started = performance.now();
     const lines: string[] = [];
