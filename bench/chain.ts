@@ -86,10 +86,18 @@ async function measureHop(samples: number) {
   try {
     await hops(broker.url, subscriber, 100); // warm-up: connections, JIT
     const viaBroker = await hops(broker.url, subscriber, samples);
+    // The Broker's own share of a hop: from accepting the event to sending it on (the trace's queuedMs).
+    const queued = broker.trace
+      .entries()
+      .filter((e) => e.kind === 'attempt')
+      .slice(-samples)
+      .map((e) => e.queuedMs ?? Number.NaN)
+      .sort((a, b) => a - b);
     const direct = await hops(subscriber.url, subscriber, samples);
     return {
       hopP50Ms: percentile(viaBroker, 50),
       hopP99Ms: percentile(viaBroker, 99),
+      brokerQueuedP50Ms: percentile(queued, 50),
       directP50Ms: percentile(direct, 50),
       hopP50VsDirect: percentile(viaBroker, 50) / percentile(direct, 50),
     };
