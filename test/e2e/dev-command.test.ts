@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, expect, it } from 'vitest';
@@ -34,6 +35,29 @@ function withoutStackVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !names.includes(name)));
 }
 
+/** Until `jcmd -l` in the pod, run through real kubectl exec, lists the Hog JVM. */
+async function untilJvm(kubeconfig: string, pod: string): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const listed = await run('kubectl', [
+      '--kubeconfig',
+      kubeconfig,
+      'exec',
+      '-n',
+      'demo',
+      pod,
+      '--',
+      'jcmd',
+      '-l',
+    ])
+      .then((r) => r.stdout)
+      .catch(() => '');
+    if (listed.includes('Hog')) return;
+    if (Date.now() > deadline) throw new Error(`no JVM in demo/${pod}`);
+    await sleep(300);
+  }
+}
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -43,7 +67,7 @@ const alive = (pid: number) => {
   }
 };
 
-it('heapdump dev runs the chain, writes .heapdump/dev/env for the CLI, and stops everything on SIGTERM', async () => {
+it('heapdump dev runs the chain, the CLI and kubectl find it by .heapdump/dev/env, a dump goes through, SIGTERM stops everything', async () => {
   workDir = await mkdtemp(join(tmpdir(), 'heapdump-dev-'));
   dev = spawn(process.execPath, ['--import', tsx, cli, 'dev', '--json', '--ping', '0'], {
     cwd: workDir,
@@ -73,11 +97,14 @@ it('heapdump dev runs the chain, writes .heapdump/dev/env for the CLI, and stops
   expect([...Object.keys(started.functions), ...started.missing].sort()).toEqual([...functionNames].sort());
 
   // The CLI in that directory finds the stack by its env file alone.
-  const status = await run(process.execPath, ['--import', tsx, cli, 'status', '--json'], {
-    cwd: workDir,
-    env: withoutStackVariables(process.env),
-  });
-  expect(JSON.parse(status.stdout)).toMatchObject({ global: 'on' });
+  const heapdump = async (args: string[]) =>
+    (
+      await run(process.execPath, ['--import', tsx, cli, ...args], {
+        cwd: workDir,
+        env: withoutStackVariables(process.env),
+      })
+    ).stdout;
+  expect(JSON.parse(await heapdump(['status', '--json']))).toMatchObject({ global: 'on' });
   const kubectl = await run('kubectl', [
     '--kubeconfig',
     started.KUBECONFIG!,
@@ -91,6 +118,21 @@ it('heapdump dev runs the chain, writes .heapdump/dev/env for the CLI, and stops
   expect(kubectl.stdout.split('\n').filter(Boolean)).toEqual(
     expect.arrayContaining(['pod/shop-api', 'pod/batch-1', 'pod/batch-2', 'pod/batch-3']),
   );
+
+  // A dump through the running chain, followed with the CLI: trigger, list, trace.
+  await untilJvm(started.KUBECONFIG!, 'batch-1');
+  await heapdump(['trigger', 'demo/batch-1']);
+  const deadline = Date.now() + 120_000;
+  let dumps: { dumpId: string; state: string }[] = [];
+  while (!dumps.some((d) => d.state === 'uploaded') && Date.now() < deadline) {
+    await sleep(500);
+    dumps = JSON.parse(await heapdump(['list', '--json']));
+  }
+  expect(dumps.map((d) => d.state)).toEqual(['uploaded']);
+  const trace = await heapdump(['trace', dumps[0]!.dumpId]);
+  for (const type of ['dump.requested', 'dump.approved', 'dump.captured', 'dump.uploaded']) {
+    expect(trace).toContain(`dev.heapdump.${type}`);
+  }
 
   dev.kill('SIGTERM');
   expect(await exited).toBe(0);
