@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { createGcNudge } from './gc-nudge.ts';
+import { createGcNudge } from '../../adapters/pipeline/gc-nudge.ts';
 import { exitCodeOf, killProcessTree } from './process-tree.ts';
 import { badRequest } from './status.ts';
 
