@@ -119,7 +119,14 @@ describe('storage over SFTP', () => {
     expect(attempts.slice(0, -1).map((a) => a.retryInMs)).toEqual(
       attempts.slice(0, -1).map((_, i) => backoffMs(trigger.delivery, i + 1)),
     );
-    const dead = hops.find((e) => e.kind === 'dead-letter' && e.trigger === trigger.name);
+    // The Broker writes the dead-letter hop once the sink has answered, which is after release-token has
+    // already recorded the failure: wait for it.
+    const deadLetterHop = () =>
+      stack.broker.trace
+        .entries()
+        .find((e) => e.dumpid === record!.dumpId && e.kind === 'dead-letter' && e.trigger === trigger.name);
+    await expect.poll(deadLetterHop, { timeout: 10_000 }).toBeDefined();
+    const dead = deadLetterHop();
     expect(dead?.type).toBe(EventTypes.dumpCaptured);
     expect(dead?.status).toBeLessThan(300);
 
