@@ -1,5 +1,6 @@
-import { Redis } from '@upstash/redis';
+import { Redis, type Requester } from '@upstash/redis';
 import { HeapdumpError, TransientError } from '../../functions/lib/errors.ts';
+import { createHttpRequester } from './http-requester.ts';
 
 export type { Redis };
 
@@ -10,17 +11,31 @@ export interface RedisClientOptions {
   retries?: number;
 }
 
+/**
+ * The real client's command layer over our own Requester. A Requester skips the config options, so the ones
+ * we rely on are set here: raw strings (no automatic JSON parsing), no telemetry, auto-pipelining.
+ */
+class RequesterRedis extends Redis {
+  private constructor(requester: Requester) {
+    super(requester);
+    this.opts = { automaticDeserialization: false };
+    this.enableTelemetry = false;
+  }
+
+  static create(requester: Requester): Redis {
+    return new RequesterRedis(requester).autoPipeline();
+  }
+}
+
 export function createRedisClient(options: RedisClientOptions): Redis {
-  return new Redis({
-    url: options.url,
-    token: options.token,
-    automaticDeserialization: false,
-    enableTelemetry: false,
-    retry: {
+  return RequesterRedis.create(
+    createHttpRequester({
+      url: options.url,
+      token: options.token,
       retries: options.retries ?? 3,
       backoff: (attempt) => Math.min(1000, 50 * 2 ** attempt),
-    },
-  });
+    }),
+  );
 }
 
 /** Any failure to reach Redis is an outage: 503, so the Broker retries the event later. */
