@@ -2,9 +2,10 @@
  * `npm run bench -- chain [samples]`: the local Broker's warm hop and a function's cold start.
  * - hop: POST to the Broker's ingress → the Trigger's subscriber has the event, sequentially, after a
  *   warm-up; the baseline is the same POST straight to the subscriber, measured in the same run.
- * - cold start: from spawning a function's process (faas-js-runtime via dev/serve-function.ts under tsx,
- *   as in `heapdump dev` and `npm start`) to its first answered event, for the functions a bare event can
- *   wake; and the same for an esbuild bundle of the functions, measured in the same run.
+ * - cold start: from spawning a function's process to its first answered event, for the functions a bare
+ *   event can wake: `coldStartMs` for the bundle the image runs (`npm run build`, `npm start`),
+ *   `coldStartTsxMs` for dev/serve-function.ts under tsx as in `heapdump dev`; the baseline is
+ *   faas-js-runtime serving a function that does nothing, measured in the same run.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -14,7 +15,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CloudEvent, HTTP } from 'cloudevents';
-import { build } from 'esbuild';
 import { startBroker } from '../dev/broker/index.ts';
 import { startRedisServer } from '../dev/redis-bridge/redis-server.ts';
 import { startRedisBridge } from '../dev/redis-bridge/server.ts';
@@ -22,6 +22,7 @@ import { alertmanagerWebhook } from '../dev/stack/drive.ts';
 import { startFunctionProcess } from '../dev/stack/function-process.ts';
 import { projectRoot } from '../dev/stack/index.ts';
 import { EventTypes } from '../functions/lib/events/index.ts';
+import { buildFunctions } from '../scripts/build-functions.ts';
 import { percentile } from './lib/report.ts';
 
 const HOP_TYPE = 'dev.heapdump.bench.hop';
@@ -107,56 +108,12 @@ async function measureHop(samples: number) {
   }
 }
 
-/**
- * What an image could run instead of tsx: every function bundled into one ES module by esbuild, chosen by
- * HEAPDUMP_FUNCTION (functions/index.ts) and served by faas-js-runtime, kept external (as ssh2) since its
- * CommonJS leans on sloppy-mode globals. Like dev/serve-function.ts it keeps the runtime on loopback.
- */
-const BUNDLE_ENTRY = `
-import { Server } from 'node:net';
-import faas from 'faas-js-runtime';
-const listen = Server.prototype.listen;
-Server.prototype.listen = function (options, ...rest) {
-  const local = options && options.host === '::' ? { ...options, host: '127.0.0.1' } : options;
-  return listen.call(this, local, ...rest);
-};
-const fn = await import('./functions/index.ts');
-await faas.start(fn, { port: Number(process.env.PORT), logLevel: 'warn' });
-console.log(JSON.stringify({ ready: true }));
-`;
-
 /** The baseline: faas-js-runtime serving a function that does nothing (answers 204). */
-const RUNTIME_ONLY = BUNDLE_ENTRY.replace(
-  "const fn = await import('./functions/index.ts');",
-  'const fn = { handle: () => undefined };',
-);
-
 async function runtimeOnly(): Promise<string> {
   const file = join(projectRoot, '.heapdump', 'bench', 'runtime-only.mjs');
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, RUNTIME_ONLY);
+  await writeFile(file, 'export const handle = () => undefined;\n');
   return file;
-}
-
-async function bundleFunctions(): Promise<string> {
-  // Inside the project, so the external faas-js-runtime resolves from node_modules.
-  const outfile = join(projectRoot, '.heapdump', 'bench', 'functions.mjs');
-  await build({
-    stdin: { contents: BUNDLE_ENTRY, resolveDir: projectRoot, loader: 'ts', sourcefile: 'bundle-entry.ts' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    // ssh2 (upload-dump's SFTP) loads native addons.
-    external: ['faas-js-runtime', 'ssh2', 'cpu-features'],
-    banner: {
-      // CommonJS dependencies call require() for Node's own modules; an ES module has none of its own.
-      js: "import { createRequire as bundleRequire } from 'node:module'; const require = bundleRequire(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
-  return outfile;
 }
 
 /** Spawns the function and posts its event every 5 ms until the first answer; ms from spawn to it. */
@@ -164,10 +121,10 @@ async function coldStart(
   name: string,
   env: Record<string, string>,
   request: () => RequestInit,
-  entry?: string,
+  bundle?: string,
 ) {
   const spawned = performance.now();
-  const starting = startFunctionProcess(name, { root: projectRoot, env, entry });
+  const starting = startFunctionProcess(name, { root: projectRoot, env, bundle });
   // The port is known only once the process is ready, so the first answer is timed from its side too.
   const fn = await starting;
   for (;;) {
@@ -230,36 +187,37 @@ async function measureColdStarts(rounds: number) {
       [...values].sort((a, b) => a - b),
       50,
     );
-  const measure = async (entry?: string) => {
+  const measure = async (bundle?: string) => {
     const results = Object.fromEntries(wakeable.map(([name]) => [name, [] as number[]]));
-    for (const [name, request] of wakeable) await coldStart(name, env, request, entry); // disk and transform caches
+    for (const [name, request] of wakeable) await coldStart(name, env, request, bundle); // disk and transform caches
     for (let round = 0; round < rounds; round++) {
       for (const [name, request] of wakeable) {
-        results[name]!.push((await coldStart(name, env, request, entry)).ms);
+        results[name]!.push((await coldStart(name, env, request, bundle)).ms);
       }
     }
     return results;
   };
   try {
     const tsx = await measure();
-    const bundled = await measure(await bundleFunctions());
+    const bundled = await measure(await buildFunctions(join(projectRoot, '.heapdump', 'bench', 'build')));
     const baselineEntry = await runtimeOnly();
     const baseline: number[] = [];
     for (let round = 0; round <= rounds; round++) {
       baseline.push((await coldStart('runtime-only', env, sweep, baselineEntry)).ms);
     }
     const perFunction = Object.fromEntries(
-      Object.entries(tsx).flatMap(([name, values]) => [
+      Object.entries(bundled).flatMap(([name, values]) => [
         [`coldStart.${name}Ms`, median(values)],
-        [`coldStartBundled.${name}Ms`, median(bundled[name]!)],
+        [`coldStartTsx.${name}Ms`, median(tsx[name]!)],
       ]),
     );
+    const runtimeOnlyMs = median(baseline.slice(1));
     return {
-      coldStartMs: median(Object.values(tsx).flat()),
-      coldStartBundledMs: median(Object.values(bundled).flat()),
-      coldStartRuntimeOnlyMs: median(baseline.slice(1)),
-      coldStartVsRuntimeOnly: median(Object.values(tsx).flat()) / median(baseline.slice(1)),
-      coldStartBundledVsRuntimeOnly: median(Object.values(bundled).flat()) / median(baseline.slice(1)),
+      coldStartMs: median(Object.values(bundled).flat()),
+      coldStartTsxMs: median(Object.values(tsx).flat()),
+      coldStartRuntimeOnlyMs: runtimeOnlyMs,
+      coldStartVsRuntimeOnly: median(Object.values(bundled).flat()) / runtimeOnlyMs,
+      coldStartTsxVsRuntimeOnly: median(Object.values(tsx).flat()) / runtimeOnlyMs,
       ...perFunction,
     };
   } finally {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { freePort } from '../free-port.ts';
 
 export interface FunctionProcess {
@@ -17,16 +18,35 @@ export interface FunctionProcessOptions {
   root: string;
   env: Record<string, string | undefined>;
   /**
-   * A built script to run with plain node instead of `tsx dev/serve-function.ts` (it reads HEAPDUMP_FUNCTION
-   * and PORT, and prints the same ready line).
+   * A built module to serve with plain node instead of the sources under tsx: build/index.mjs from
+   * `npm run build`, as the image's `npm start` does (or any module exporting `handle`).
    */
-  entry?: string;
+  bundle?: string;
   /** Appends the process's stdout and stderr here. */
   logFile?: string;
   startTimeoutMs?: number;
 }
 
 const TAIL = 8192;
+
+/**
+ * The image's start, `faas-js-runtime build/index.mjs`, except that the runtime stays on loopback as in
+ * dev/serve-function.ts: its own CLI always listens on every interface.
+ */
+const servingBundle = (bundle: string) => `
+import { Server } from 'node:net';
+import faas from 'faas-js-runtime';
+const listen = Server.prototype.listen;
+Server.prototype.listen = function (options, ...rest) {
+  const local = options && options.host === '::' ? { ...options, host: process.env.FUNC_HOST } : options;
+  return listen.call(this, local, ...rest);
+};
+await faas.start(await import(${JSON.stringify(pathToFileURL(bundle).href)}), {
+  port: Number(process.env.PORT),
+  logLevel: process.env.FUNC_LOG_LEVEL ?? 'warn',
+});
+console.log(JSON.stringify({ function: process.env.HEAPDUMP_FUNCTION, port: Number(process.env.PORT), ready: true }));
+`;
 
 /**
  * One function served by faas-js-runtime in its own process (dev/serve-function.ts), as a Knative
@@ -50,8 +70,8 @@ export async function startFunctionProcess(
 
 async function startOnce(name: string, port: number, options: FunctionProcessOptions) {
   const started = performance.now();
-  const argv = options.entry
-    ? [options.entry]
+  const argv = options.bundle
+    ? ['--input-type=module', '--eval', servingBundle(options.bundle)]
     : ['--import', 'tsx', 'dev/serve-function.ts', name, String(port)];
   const child = spawn(process.execPath, argv, {
     cwd: options.root,

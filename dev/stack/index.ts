@@ -48,6 +48,8 @@ export interface DevStackOptions {
   eventDisplay?: boolean;
   /** Added to every function's environment, after the stack's own variables. */
   functionEnv?: Record<string, string>;
+  /** Serve the functions from this build (build/index.mjs of `npm run build`) as the image does, not under tsx. */
+  bundle?: string;
   /** The kubelet's restart back-off in the emulator; the dev default is quicker than the kubelet's 10 s. */
   restartBackoffMs?: number;
   /** Write `.heapdump/dev/env` for the CLI, curl and kubectl (default true); removed again by stop(). */
@@ -195,6 +197,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         if (emulator.tokens[name]) await emulator.writeKubeconfig(kubeconfig, name);
         const fn = await startFunctionProcess(name, {
           root: projectRoot,
+          bundle: options.bundle,
           logFile: join(stateDir, 'logs', `${name}.log`),
           env: {
             ...common,
