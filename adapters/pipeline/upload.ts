@@ -104,7 +104,7 @@ function startCheckpoint(options: UploadOptions): UploadCheckpoint {
 
 /**
  * Streams a dump into a sink: source → blocks → gzip members (in parallel, in order) → sha256 → token
- * bucket → sink, committing a segment at a time. Memory stays flat: at most `parallelism` blocks plus
+ * bucket → sink, committing a segment at a time. Memory stays flat: at most `parallelism` + 1 blocks plus
  * the sink's in-flight window are held, and every stage waits for the next (backpressure).
  */
 export async function uploadStream(options: UploadOptions): Promise<UploadOutcome> {
