@@ -7,14 +7,12 @@
  *   dump.captured: exec `cat` in the pod → gzip members → sha256 → 200 Mbit/s cap → SFTP.
  * Both go to the same local sshd. `ratio` = oursSeconds / seedMethodSeconds (target ≤ 0.4).
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { type CloudEvent, HTTP } from 'cloudevents';
 import { createKubernetes } from '../adapters/kubernetes/index.ts';
 import { createJvmCommands } from '../functions/exec-dump/jvm.ts';
@@ -23,9 +21,9 @@ import { createEventFactory, EventTypes } from '../functions/lib/events/index.ts
 import { startFunctionServer } from '../test/helpers/function-server.ts';
 import { startTestKubeEmulator } from '../test/helpers/kube-emulator.ts';
 import { startTestRedis } from '../test/helpers/redis.ts';
-import { disposeSshd, type Sshd, startSshd } from '../test/helpers/sshd.ts';
+import { disposeSshd, startSshd } from '../test/helpers/sshd.ts';
+import { opensshSftpPut } from './lib/sftp-bench.ts';
 
-const run = promisify(execFile);
 const target = { namespace: 'bench', pod: 'live-heap', container: 'app' };
 const SEED_LIMIT_KBPS = 204_800;
 
@@ -46,36 +44,6 @@ async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk);
   return hash.digest('hex');
-}
-
-/** The seed's method: OpenSSH `sftp -l 204800` with a one-line batch, as the admin ran it. */
-async function seedPut(sshd: Sshd, file: string, workDir: string): Promise<number> {
-  const batch = join(workDir, 'seed.batch');
-  writeFileSync(batch, `put ${file} ${join(sshd.root, 'seed.hprof')}\n`);
-  const started = performance.now();
-  await run('sftp', [
-    '-q',
-    '-l',
-    String(SEED_LIMIT_KBPS),
-    '-b',
-    batch,
-    '-i',
-    sshd.privateKeyPath,
-    '-P',
-    String(sshd.port),
-    '-o',
-    `UserKnownHostsFile=${sshd.knownHostsPath}`,
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    'BatchMode=yes',
-    `${sshd.user}@${sshd.host}`,
-  ]);
-  const seconds = (performance.now() - started) / 1000;
-  if (statSync(join(sshd.root, 'seed.hprof')).size !== statSync(file).size)
-    throw new Error('sftp stored a short file');
-  rmSync(join(sshd.root, 'seed.hprof'));
-  return seconds;
 }
 
 /** CPU seconds a process has used (user + system), from /proc: the upload is CPU-bound on a shared machine. */
@@ -122,7 +90,11 @@ spec:
     const rawBytes = statSync(hostPath).size;
     const rawSha256 = await sha256OfFile(hostPath);
 
-    const seedMethodSeconds = await seedPut(sshd, hostPath, join(volume, '..'));
+    // The seed's method: OpenSSH `sftp -l 204800 put` of the raw dump, as the admin ran it.
+    const { seconds: seedMethodSeconds } = await opensshSftpPut(sshd, hostPath, 'seed.hprof', {
+      workDir: join(volume, '..'),
+      limitKbps: SEED_LIMIT_KBPS,
+    });
 
     fn = await startFunctionServer('upload-dump', {
       env: {

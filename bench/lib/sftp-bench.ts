@@ -53,6 +53,47 @@ function childrenCpuSeconds(): number {
 }
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
+/**
+ * OpenSSH's own client: `sftp -b` with a one-line batch, as an operator would run it (`-l` caps it in
+ * Kbit/s, as the seed's admin did). Checks the stored size, removes the stored file, and returns the wall
+ * and CPU seconds of the transfer.
+ */
+export async function opensshSftpPut(
+  sshd: Sshd,
+  file: string,
+  remoteName: string,
+  options: { workDir: string; limitKbps?: number },
+): Promise<{ seconds: number; cpuSeconds: number }> {
+  const batch = join(options.workDir, 'batch');
+  const stored = join(sshd.root, remoteName);
+  writeFileSync(batch, `put ${file} ${stored}\n`);
+  const args = [
+    '-q',
+    '-b',
+    batch,
+    '-i',
+    sshd.privateKeyPath,
+    '-P',
+    String(sshd.port),
+    '-o',
+    `UserKnownHostsFile=${sshd.knownHostsPath}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    ...(options.limitKbps ? ['-l', String(options.limitKbps)] : []),
+    `${sshd.user}@${sshd.host}`,
+  ];
+  const started = performance.now();
+  const cpuBefore = childrenCpuSeconds();
+  await run('sftp', args, { maxBuffer: 1024 * 1024 });
+  const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = childrenCpuSeconds() - cpuBefore;
+  if (statSync(stored).size !== statSync(file).size) throw new Error('sftp put stored a short file');
+  rmSync(stored);
+  return { seconds, cpuSeconds };
+}
+
 /** A local sshd with internal-sftp and a file of random (incompressible) bytes to send to it. */
 export async function startSftpBench(sizeBytes: number) {
   const dir = mkdtempSync(join(tmpdir(), 'heapdump-bench-'));
@@ -66,40 +107,8 @@ export async function startSftpBench(sizeBytes: number) {
   closeSync(fd);
   const sshd: Sshd = await startSshd();
 
-  /** OpenSSH's own client: `sftp -b` with a one-line batch, as an operator would run it. */
-  async function opensshPut(
-    remoteName: string,
-    limitKbps?: number,
-  ): Promise<{ seconds: number; cpuSeconds: number }> {
-    const batch = join(dir, 'batch');
-    writeFileSync(batch, `put ${file} ${join(sshd.root, remoteName)}\n`);
-    const args = [
-      '-q',
-      '-b',
-      batch,
-      '-i',
-      sshd.privateKeyPath,
-      '-P',
-      String(sshd.port),
-      '-o',
-      `UserKnownHostsFile=${sshd.knownHostsPath}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'BatchMode=yes',
-      ...(limitKbps ? ['-l', String(limitKbps)] : []),
-      `${sshd.user}@${sshd.host}`,
-    ];
-    const started = performance.now();
-    const cpuBefore = childrenCpuSeconds();
-    await run('sftp', args, { maxBuffer: 1024 * 1024 });
-    const seconds = (performance.now() - started) / 1000;
-    const cpuSeconds = childrenCpuSeconds() - cpuBefore;
-    if (statSync(join(sshd.root, remoteName)).size !== sizeBytes)
-      throw new Error('sftp put stored a short file');
-    rmSync(join(sshd.root, remoteName));
-    return { seconds, cpuSeconds };
-  }
+  const opensshPut = (remoteName: string, limitKbps?: number) =>
+    opensshSftpPut(sshd, file, remoteName, { workDir: dir, limitKbps });
 
   /** Our pipeline, in a child process so its peak RSS is its own. */
   async function oursPut(
