@@ -1,27 +1,15 @@
 import { z } from 'zod';
+import { DUMP_DIR_ANNOTATION, dumpDirSchema, noDotDot } from '../lib/dump-dir.ts';
 import { describeZodError, PermanentError } from '../lib/errors.ts';
 
 export const Annotations = {
   strategy: 'heapdump.dev/strategy',
-  dumpDir: 'heapdump.dev/dump-dir',
+  dumpDir: DUMP_DIR_ANNOTATION,
   pid: 'heapdump.dev/pid',
   gzipLevel: 'heapdump.dev/gzip-level',
   httpPort: 'heapdump.dev/http-port',
   httpPath: 'heapdump.dev/http-path',
 } as const;
-
-const noDotDot = (path: string) => !path.split('/').includes('..');
-
-/** An absolute directory of plain characters: it reaches argv and file names, and `..` could leave the volume. */
-const dumpDir = z
-  .string()
-  .max(1024)
-  .regex(
-    /^(\/[A-Za-z0-9._-]+)+\/?$/,
-    'must be an absolute path (not /) of letters, digits, ".", "_", "-" and "/"',
-  )
-  .refine(noDotDot, 'must not contain ".."')
-  .transform((dir) => dir.replace(/\/$/, ''));
 
 const httpPath = z
   .string()
@@ -38,7 +26,7 @@ const positiveInt = (max: number) =>
 
 const PodAnnotations = z.object({
   [Annotations.strategy]: z.enum(['jcmd', 'collect', 'http']).default('jcmd'),
-  [Annotations.dumpDir]: dumpDir.default('/dumps'),
+  [Annotations.dumpDir]: dumpDirSchema.default('/dumps'),
   [Annotations.pid]: positiveInt(2 ** 31 - 1).optional(),
   [Annotations.gzipLevel]: positiveInt(9).optional(),
   [Annotations.httpPort]: positiveInt(65_535).default(8080),

@@ -1,13 +1,8 @@
 import { posix } from 'node:path';
 import type { ExecTarget, Kubernetes } from '../../adapters/kubernetes/index.ts';
+import { DUMP_DIR_ANNOTATION, dumpDirSchema } from '../lib/dump-dir.ts';
 import { PermanentError, TransientError } from '../lib/errors.ts';
 import type { DumpFile, Target } from '../lib/events/index.ts';
-
-/** Pod annotation naming the directory the JVM writes dumps to (exec-dump reads the same). */
-export const DUMP_DIR_ANNOTATION = 'heapdump.dev/dump-dir';
-
-/** As exec-dump reads the annotation: absolute, not `/`, plain characters (`..` is refused below). */
-const SAFE_DIR = /^(\/[A-Za-z0-9._-]+)+\/?$/;
 
 /** The dump file cannot be read as it is; `fileKept` says whether it is still in the pod. */
 export class DumpSourceError extends PermanentError {
@@ -53,14 +48,15 @@ export function createPodFiles(kube: Kubernetes, options: PodFilesOptions) {
       );
     }
     const dir = pod.metadata.annotations?.[DUMP_DIR_ANNOTATION] ?? options.defaultDumpDir;
-    if (!SAFE_DIR.test(dir) || dir.split('/').includes('..')) {
+    const parsed = dumpDirSchema.safeParse(dir);
+    if (!parsed.success) {
       throw new DumpSourceError(
         'bad-dump-dir',
-        `annotation ${DUMP_DIR_ANNOTATION}=${JSON.stringify(dir.slice(0, 200))} is not an absolute directory (not /) of safe characters`,
+        `annotation ${DUMP_DIR_ANNOTATION}=${JSON.stringify(dir.slice(0, 200))} ${parsed.error.issues[0]?.message}`,
         true,
       );
     }
-    return posix.normalize(dir).replace(/\/$/, '');
+    return posix.normalize(parsed.data);
   }
 
   /**

@@ -114,6 +114,24 @@ describe('upload-dump refuses', () => {
     expect(existsSync(dump.hostPath)).toBe(false);
   });
 
+  it('a pod whose heapdump.dev/dump-dir is unsafe: dump.failed naming the annotation, nothing read', async () => {
+    await stack.emulator.addPods(`
+metadata: { name: misconfigured, namespace: shop, annotations: { heapdump.dev/dump-dir: /dumps/../etc } }
+spec:
+  containers:
+    - name: app
+      command: [sleep, infinity]
+`);
+    const { handle } = stack.uploadDump({ sink: createFileSink({ root }) });
+    const failed = dataOf(
+      await handle(stack.captured('misconfigured', [{ path: '/etc/passwd', bytes: 10 }])),
+      'failed',
+    );
+    expect(failed).toMatchObject({ stage: 'upload', error: { code: 'bad-dump-dir' }, fileKept: true });
+    expect(failed.error.message).toContain('heapdump.dev/dump-dir="/dumps/../etc" must not contain ".."');
+    expect(filesBelow(root).filter((file) => file.includes('misconfigured'))).toEqual([]);
+  });
+
   it('a missing file, a changed one, a replaced pod', async () => {
     const { handle } = stack.uploadDump({ sink: createFileSink({ root }) });
     const missing = dataOf(
