@@ -1,6 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import { PermanentError, TransientError } from '../../functions/lib/errors.ts';
 import { StorageError } from '../storage/errors.ts';
 import { storedEnd } from '../storage/intact-segments.ts';
@@ -10,12 +8,12 @@ import type { UploadCheckpoint } from './checkpoint.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { type ObjectDigests, UploadDigests } from './digests.ts';
 import { createGcNudge } from './gc-nudge.ts';
+import { gzipMember } from './gzip-member.ts';
 import { mapOrdered } from './ordered-map.ts';
 import { createTokenBucket, DEFAULT_BYTES_PER_SECOND, unlimited } from './rate-limiter.ts';
 import { type RawBlock, rawBlocks } from './raw-blocks.ts';
 import { digestStoredObject } from './verify-stored.ts';
 
-const gzipAsync = promisify(gzip);
 const MiB = 1024 * 1024;
 /** Stored bytes handed to the rate limiter and the sink at a time: fine-grained enough to pace smoothly. */
 const WRITE_PIECE = 256 * 1024;
@@ -180,7 +178,7 @@ async function storeSegments(
           })()
         : mapOrdered(blocks, parallelism, async (block) => ({
             ...block,
-            stored: await gzipAsync(block.data, { level: gzipLevel }),
+            stored: await gzipMember(block.data, gzipLevel),
           }));
 
     let segmentRaw = rawOffset;

@@ -1,16 +1,13 @@
 import { availableParallelism } from 'node:os';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import type { UploadCheckpoint } from '../../adapters/pipeline/checkpoint.ts';
 import { type ObjectDigests, UploadDigests } from '../../adapters/pipeline/digests.ts';
+import { gzipMember } from '../../adapters/pipeline/gzip-member.ts';
 import { mapOrdered } from '../../adapters/pipeline/ordered-map.ts';
 import { type RawBlock, rawBlocks } from '../../adapters/pipeline/raw-blocks.ts';
 import { digestStoredObject } from '../../adapters/pipeline/verify-stored.ts';
 import { StorageError } from '../../adapters/storage/errors.ts';
 import type { StorageSink } from '../../adapters/storage/types.ts';
 import { DumpSourceError } from './pod-files.ts';
-
-const gzipAsync = promisify(gzip);
 
 /**
  * Whole-object digests of an upload that ran in several slices (no process saw every byte). Reading the
@@ -60,7 +57,7 @@ export async function digestsFromSource(
       ? blocks
       : mapOrdered(blocks, parallelism, async (block) => ({
           ...block,
-          stored: (await gzipAsync(block.data, { level })) as Buffer,
+          stored: await gzipMember(block.data, level),
         }));
   let segments = 0;
   for await (const block of stored) {
