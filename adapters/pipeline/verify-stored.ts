@@ -5,6 +5,7 @@ import { createGunzip } from 'node:zlib';
 import { StorageError } from '../storage/errors.ts';
 import type { SegmentRecord, StorageSink } from '../storage/types.ts';
 import type { ObjectDigests } from './digests.ts';
+import { ZLIB_CHUNK_BYTES } from './gzip-member.ts';
 
 /**
  * Reads a published object back and computes its whole-object digests, checking every segment against
@@ -63,7 +64,8 @@ export async function digestStoredObject(
       }
     },
   });
-  await pipeline(sink.read(name), tap, ...(compressed ? [createGunzip()] : []), rawSide);
+  const gunzip = compressed ? [createGunzip({ chunkSize: ZLIB_CHUNK_BYTES })] : [];
+  await pipeline(sink.read(name), tap, ...gunzip, rawSide);
   while (index < segments.length && segmentLeft === 0) checkSegment();
   const expectedRaw = segments.reduce((sum, segment) => sum + segment.rawBytes, 0);
   if (index < segments.length || rawBytes !== expectedRaw) {
