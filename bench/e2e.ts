@@ -21,7 +21,7 @@ import { createEventFactory, EventTypes } from '../functions/lib/events/index.ts
 import { startFunctionServer } from '../test/helpers/function-server.ts';
 import { startTestKubeEmulator } from '../test/helpers/kube-emulator.ts';
 import { startTestRedis } from '../test/helpers/redis.ts';
-import { disposeSshd, startSshd } from '../test/helpers/sshd.ts';
+import { disposeSshd, sftpStorageEnv, startSshd } from '../test/helpers/sshd.ts';
 import { opensshSftpPut } from './lib/sftp-bench.ts';
 
 const target = { namespace: 'bench', pod: 'live-heap', container: 'app' };
@@ -98,19 +98,10 @@ spec:
 
     fn = await startFunctionServer('upload-dump', {
       env: {
-        ...Object.fromEntries(
-          Object.keys(process.env).flatMap((key) => (key.endsWith('_FILE') ? [[key, undefined]] : [])),
-        ),
         ...redis.env,
         KUBECONFIG: await emulator.kubeconfigFile('upload-dump'),
-        HEAPDUMP_STORAGE: 'sftp',
+        ...sftpStorageEnv(sshd),
         HEAPDUMP_STORAGE_PREFIX: 'heapdumps',
-        SFTP_HOST: sshd.host,
-        SFTP_PORT: String(sshd.port),
-        SFTP_USER: sshd.user,
-        SFTP_PRIVATE_KEY_FILE: sshd.privateKeyPath,
-        SFTP_HOST_KEY_FILE: sshd.knownHostsPath,
-        SFTP_ROOT: sshd.root,
         UPLOAD_RATE_MBPS: String(capMbps),
       },
     });

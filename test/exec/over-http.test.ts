@@ -21,12 +21,6 @@ let emulator: TestKubeEmulator;
 let fn: FunctionServer;
 let noApiServer: FunctionServer;
 
-/** loadConfig reads every `*_FILE` variable it knows; other tools' ones on this machine are left out. */
-const unrelatedFileVariables = () =>
-  Object.fromEntries(
-    Object.keys(process.env).flatMap((name) => (name.endsWith('_FILE') ? [[name, undefined]] : [])),
-  );
-
 beforeAll(async () => {
   [redis, emulator] = await Promise.all([
     startTestRedis(),
@@ -46,7 +40,6 @@ spec: { containers: [{ name: app, command: [sleep, infinity] }] }
     }),
   ]);
   const env = {
-    ...unrelatedFileVariables(),
     ...redis.env,
     HEAPDUMP_KEY_PREFIX: prefix,
     HEAPDUMP_SETTLE_SECONDS: '0.3',

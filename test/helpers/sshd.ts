@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SftpSinkConfig } from '../../adapters/storage/sftp-sink.ts';
 import { freePort, waitForPort } from '../../dev/free-port.ts';
 
 export interface Sshd {
@@ -183,4 +184,29 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
 export async function disposeSshd(sshd: Sshd): Promise<void> {
   await sshd.stop();
   rmSync(join(sshd.root, '..'), { recursive: true, force: true });
+}
+
+/** Our SFTP sink's settings for this server: the authorized client key, the host key pinned by known_hosts. */
+export function sftpSinkConfig(sshd: Sshd): SftpSinkConfig {
+  return {
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.user,
+    privateKey: sshd.privateKey,
+    hostKey: readFileSync(sshd.knownHostsPath, 'utf8'),
+    root: sshd.root,
+  };
+}
+
+/** upload-dump's environment for this server, its secrets as files, as func.yaml mounts them. */
+export function sftpStorageEnv(sshd: Sshd): Record<string, string> {
+  return {
+    HEAPDUMP_STORAGE: 'sftp',
+    SFTP_HOST: sshd.host,
+    SFTP_PORT: String(sshd.port),
+    SFTP_USER: sshd.user,
+    SFTP_PRIVATE_KEY_FILE: sshd.privateKeyPath,
+    SFTP_HOST_KEY_FILE: sshd.knownHostsPath,
+    SFTP_ROOT: sshd.root,
+  };
 }

@@ -16,15 +16,6 @@ import { type Sink, startSink } from './sink-server.ts';
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 const prefix = `release-http-${process.pid}:`;
 
-/**
- * loadConfig reads every `*_FILE` variable as a secret file, so one this machine happens to set for another
- * tool (TF_CLI_CONFIG_FILE naming a missing file) would stop the function from starting: left out.
- */
-const unrelatedFileVariables = () =>
-  Object.fromEntries(
-    Object.keys(process.env).flatMap((name) => (name.endsWith('_FILE') ? [[name, undefined]] : [])),
-  );
-
 let redis: TestRedis;
 let sink: Sink;
 let fn: FunctionServer;
@@ -35,7 +26,6 @@ beforeAll(async () => {
   store = redis.store({ prefix });
   fn = await startFunctionServer('release-token', {
     env: {
-      ...unrelatedFileVariables(),
       ...redis.env,
       HEAPDUMP_KEY_PREFIX: prefix,
       K_SINK: sink.url,

@@ -17,7 +17,7 @@ import type { UploadCheckpoint } from '../../adapters/pipeline/checkpoint.ts';
 import { uploadStream } from '../../adapters/pipeline/upload.ts';
 import { createSftpSink, type SftpSinkConfig } from '../../adapters/storage/sftp-sink.ts';
 import type { StorageSink } from '../../adapters/storage/types.ts';
-import { disposeSshd, type Sshd, startSshd } from '../helpers/sshd.ts';
+import { disposeSshd, type Sshd, sftpSinkConfig, startSshd } from '../helpers/sshd.ts';
 import { expectEscapingNamesRefused } from './confinement.ts';
 import { seededData } from './dump-data.ts';
 import {
@@ -38,12 +38,7 @@ const sinks: StorageSink[] = [];
 
 function sinkWith(overrides: Partial<SftpSinkConfig> = {}): StorageSink {
   const created = createSftpSink({
-    host: sshd.host,
-    port: sshd.port,
-    username: sshd.user,
-    privateKey: sshd.privateKey,
-    hostKey: readFileSync(sshd.knownHostsPath, 'utf8'),
-    root: sshd.root,
+    ...sftpSinkConfig(sshd),
     ...overrides,
   });
   sinks.push(created);

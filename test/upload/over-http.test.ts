@@ -13,7 +13,7 @@ import type { StorageSink } from '../../adapters/storage/types.ts';
 import type { AnyCloudEvent } from '../../functions/lib/events/index.ts';
 import type { UploadState } from '../../functions/upload-dump/upload-state.ts';
 import { type FunctionServer, startFunctionServer } from '../helpers/function-server.ts';
-import { disposeSshd, type Sshd, startSshd } from '../helpers/sshd.ts';
+import { disposeSshd, type Sshd, sftpSinkConfig, sftpStorageEnv, startSshd } from '../helpers/sshd.ts';
 import { dataOf, MiB, startUploadStack, type UploadStack } from './stack.ts';
 import { filesBelow, storedDigestsIn } from './stored.ts';
 
@@ -24,27 +24,14 @@ let sshd: Sshd;
 let sink: StorageSink;
 let fn: FunctionServer | undefined;
 
-/** Other tools' `*_FILE` variables on this machine are none of the function's business: left out. */
-const unrelatedFileVariables = () =>
-  Object.fromEntries(
-    Object.keys(process.env).flatMap((name) => (name.endsWith('_FILE') ? [[name, undefined]] : [])),
-  );
-
 async function startUploadDump(): Promise<FunctionServer> {
   return startFunctionServer('upload-dump', {
     env: {
-      ...unrelatedFileVariables(),
       ...stack.redis.env,
       HEAPDUMP_KEY_PREFIX: prefix,
       KUBECONFIG: await stack.emulator.kubeconfigFile('upload-dump'),
-      HEAPDUMP_STORAGE: 'sftp',
+      ...sftpStorageEnv(sshd),
       HEAPDUMP_STORAGE_PREFIX: 'heapdumps',
-      SFTP_HOST: sshd.host,
-      SFTP_PORT: String(sshd.port),
-      SFTP_USER: sshd.user,
-      SFTP_PRIVATE_KEY_FILE: sshd.privateKeyPath,
-      SFTP_HOST_KEY_FILE: sshd.knownHostsPath,
-      SFTP_ROOT: sshd.root,
       UPLOAD_RATE_MBPS: '0',
       UPLOAD_SEGMENT_MIB: '8',
     },
@@ -76,14 +63,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
 beforeAll(async () => {
   stack = await startUploadStack();
   sshd = await startSshd();
-  sink = createSftpSink({
-    host: sshd.host,
-    port: sshd.port,
-    username: sshd.user,
-    privateKey: sshd.privateKey,
-    hostKey: readFileSync(sshd.knownHostsPath, 'utf8'),
-    root: sshd.root,
-  });
+  sink = createSftpSink(sftpSinkConfig(sshd));
   fn = await startUploadDump();
 });
 afterAll(async () => {

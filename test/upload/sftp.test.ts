@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSftpSink, type SftpSinkConfig } from '../../adapters/storage/sftp-sink.ts';
 import type { StorageSink } from '../../adapters/storage/types.ts';
 import type { UploadState } from '../../functions/upload-dump/upload-state.ts';
-import { disposeSshd, type Sshd, startSshd } from '../helpers/sshd.ts';
+import { disposeSshd, type Sshd, sftpSinkConfig, startSshd } from '../helpers/sshd.ts';
 import { spyOn } from '../storage/sink-spy.ts';
 import { onCommit } from './sink-hooks.ts';
 import { dataOf, MiB, startUploadStack, type UploadStack } from './stack.ts';
@@ -24,12 +24,7 @@ const sinks: StorageSink[] = [];
 
 function sftpSink(server: Sshd, overrides: Partial<SftpSinkConfig> = {}): StorageSink {
   const sink = createSftpSink({
-    host: server.host,
-    port: server.port,
-    username: server.user,
-    privateKey: server.privateKey,
-    hostKey: readFileSync(server.knownHostsPath, 'utf8'),
-    root: server.root,
+    ...sftpSinkConfig(server),
     readyTimeoutMs: 5000,
     ...overrides,
   });
