@@ -4,42 +4,20 @@
  * through the exec API with exactly the jcmd call exec-dump makes: raw, then with `-gz`. The pause (the JVM
  * is stopped while it writes) is the figure behind writing raw by default and compressing during upload.
  */
-import { access, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createKubernetes } from '../adapters/kubernetes/index.ts';
 import { createJvmCommands } from '../functions/exec-dump/jvm.ts';
 import { createPodCommands } from '../functions/exec-dump/pod-commands.ts';
-import { startTestKubeEmulator } from '../test/helpers/kube-emulator.ts';
+import { liveHeapTarget, startLiveHeap } from './lib/live-heap.ts';
 
-const target = { namespace: 'bench', pod: 'live-heap', container: 'app' };
+const target = liveHeapTarget;
 
 export default async function dumpPause(args: string[]) {
   const megabytes = Number(args[0] ?? 1024);
   const gzipLevel = Number(args[1] ?? 1);
-  const emulator = await startTestKubeEmulator({
-    pods: `
-metadata: { name: ${target.pod}, namespace: ${target.namespace} }
-spec:
-  containers:
-    - name: ${target.container}
-      command: [java, -Xms${megabytes * 2}m, -Xmx${megabytes * 2}m, -cp, test/fixtures/java, LiveHeap, "${megabytes}", /dumps/.ready]
-      volumeMounts: [{ name: dumps, mountPath: /dumps }]
-  volumes: [{ name: dumps, emptyDir: {} }]
-`,
-  });
+  const { emulator, volume } = await startLiveHeap(megabytes, { buildTimeoutMs: 120_000 });
   try {
-    const volume = emulator.volumePath(target.namespace, target.pod, 'dumps')!;
-    const built = Date.now();
-    while (
-      !(await access(join(volume, '.ready')).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      if (Date.now() - built > 120_000) throw new Error('the live heap was not built within 120 s');
-      await sleep(200);
-    }
     const pod = createPodCommands(createKubernetes(emulator.kubeConfig('exec-dump')), target, 60_000);
     const jvm = createJvmCommands(pod);
     const pid = await jvm.find(undefined);

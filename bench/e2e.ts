@@ -7,44 +7,23 @@
  *   dump.captured: exec `cat` in the pod → gzip members → sha256 → 200 Mbit/s cap → SFTP.
  * Both go to the same local sshd. `ratio` = oursSeconds / seedMethodSeconds (target ≤ 0.4).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type CloudEvent, HTTP } from 'cloudevents';
 import { createKubernetes } from '../adapters/kubernetes/index.ts';
 import { createJvmCommands } from '../functions/exec-dump/jvm.ts';
 import { createPodCommands } from '../functions/exec-dump/pod-commands.ts';
 import { createEventFactory, EventTypes } from '../functions/lib/events/index.ts';
 import { startFunctionServer } from '../test/helpers/function-server.ts';
-import { startTestKubeEmulator } from '../test/helpers/kube-emulator.ts';
 import { startTestRedis } from '../test/helpers/redis.ts';
 import { disposeSshd, sftpStorageEnv, startSshd } from '../test/helpers/sshd.ts';
+import { sha256OfFile } from './lib/files.ts';
+import { liveHeapTarget, startLiveHeap } from './lib/live-heap.ts';
 import { opensshSftpPut } from './lib/sftp-bench.ts';
 
-const target = { namespace: 'bench', pod: 'live-heap', container: 'app' };
+const target = liveHeapTarget;
 const SEED_LIMIT_KBPS = 204_800;
-
-async function untilFile(path: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (
-    !(await access(path).then(
-      () => true,
-      () => false,
-    ))
-  ) {
-    if (Date.now() > deadline) throw new Error(`${path} did not appear within ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
-
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk);
-  return hash.digest('hex');
-}
 
 /** CPU seconds a process has used (user + system), from /proc: the upload is CPU-bound on a shared machine. */
 function cpuSeconds(pid: number): number {
@@ -62,23 +41,10 @@ function peakRssMiB(pid: number): number {
 export default async function e2e(args: string[]) {
   const megabytes = Number(args[0] ?? 1180);
   const capMbps = Number(args[1] ?? 200);
-  const emulator = await startTestKubeEmulator({
-    pods: `
-metadata: { name: ${target.pod}, namespace: ${target.namespace}, labels: { heapdump.dev/enabled: "true" } }
-spec:
-  containers:
-    - name: ${target.container}
-      command: [java, -Xms${megabytes * 2}m, -Xmx${megabytes * 2}m, -cp, test/fixtures/java, LiveHeap, "${megabytes}", /dumps/.ready]
-      volumeMounts: [{ name: dumps, mountPath: /dumps }]
-  volumes: [{ name: dumps, emptyDir: {} }]
-`,
-  });
+  const { emulator, volume } = await startLiveHeap(megabytes, { buildTimeoutMs: 300_000, optedIn: true });
   const [redis, sshd] = await Promise.all([startTestRedis(), startSshd()]);
   let fn: Awaited<ReturnType<typeof startFunctionServer>> | undefined;
   try {
-    const volume = emulator.volumePath(target.namespace, target.pod, 'dumps')!;
-    await untilFile(join(volume, '.ready'), 300_000);
-
     // The raw dump, exactly as exec-dump's jcmd strategy takes it.
     const pod = createPodCommands(createKubernetes(emulator.kubeConfig('exec-dump')), target, 60_000);
     const jvm = createJvmCommands(pod);

@@ -1,15 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { sha256OfFile } from './lib/files.ts';
 import { startSftpBench } from './lib/sftp-bench.ts';
 import type { SftpUploadResult } from './lib/sftp-upload-child.ts';
 
 const GiB = 1024 * 1024 * 1024;
-
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /**
  * Uncapped streamed SFTP upload of an incompressible file, no gzip, against OpenSSH's `sftp -b put` of
