@@ -3,8 +3,8 @@
  * (as Knative would run it): `tsx dev/serve-function.ts <name> [port]`. Like the runtime's own CLI it reads
  * FUNC_LOG_LEVEL and FUNC_BODY_LIMIT; FUNC_HOST picks the listen address (the runtime alone always uses `::`).
  */
-import { Server } from 'node:net';
 import faas from 'faas-js-runtime';
+import './loopback-listen.mjs';
 
 const [name, portArg] = process.argv.slice(2);
 if (!name || !/^[a-z-]+$/.test(name)) {
@@ -12,18 +12,6 @@ if (!name || !/^[a-z-]+$/.test(name)) {
   process.exit(2);
 }
 const port = Number(portArg ?? process.env.PORT ?? 8080);
-const host = process.env.FUNC_HOST;
-if (host) {
-  // faas-js-runtime listens on every interface, as a pod should; local runs and tests stay on loopback.
-  const listen = Server.prototype.listen;
-  Server.prototype.listen = function (this: Server, ...args: unknown[]) {
-    const [options] = args;
-    if (options && typeof options === 'object' && (options as { host?: string }).host === '::') {
-      args[0] = { ...options, host };
-    }
-    return (listen as (...a: unknown[]) => Server).apply(this, args);
-  } as typeof listen;
-}
 const module = await import(new URL(`../functions/${name}/index.ts`, import.meta.url).href);
 await faas.start(module, {
   port,

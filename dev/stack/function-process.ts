@@ -29,18 +29,12 @@ export interface FunctionProcessOptions {
 
 const TAIL = 8192;
 
-/**
- * The image's start, `faas-js-runtime build/index.mjs`, except that the runtime stays on loopback as in
- * dev/serve-function.ts: its own CLI always listens on every interface.
- */
+const LOOPBACK_LISTEN = new URL('../loopback-listen.mjs', import.meta.url).href;
+
+/** The image's start, `faas-js-runtime build/index.mjs`, kept on loopback as dev/serve-function.ts is. */
 const servingBundle = (bundle: string) => `
-import { Server } from 'node:net';
+import ${JSON.stringify(LOOPBACK_LISTEN)};
 import faas from 'faas-js-runtime';
-const listen = Server.prototype.listen;
-Server.prototype.listen = function (options, ...rest) {
-  const local = options && options.host === '::' ? { ...options, host: process.env.FUNC_HOST } : options;
-  return listen.call(this, local, ...rest);
-};
 await faas.start(await import(${JSON.stringify(pathToFileURL(bundle).href)}), {
   port: Number(process.env.PORT),
   logLevel: process.env.FUNC_LOG_LEVEL ?? 'warn',
