@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { postAlerts, waitForDumps, waitForJvms } from '../../dev/stack/drive.ts';
 import { startFunctionProcess } from '../../dev/stack/function-process.ts';
 import { projectRoot } from '../../dev/stack/index.ts';
@@ -11,14 +11,17 @@ import { type E2eStack, jvmPod, startE2eStack } from './stack.ts';
 const NS = 'e2e-bundle';
 // Inside the project, so the bundle's external packages (ssh2, faas-js-runtime) resolve from node_modules.
 const outdir = join(projectRoot, '.heapdump', `test-build-${randomUUID()}`);
+let bundle: string;
 let stack: E2eStack | undefined;
+beforeAll(async () => {
+  bundle = await buildFunctions(outdir);
+}, 60_000);
 afterAll(async () => {
   await stack?.stop();
   await rm(outdir, { recursive: true, force: true });
 }, 60_000);
 
 it('the image’s build (npm run build): every function served from the bundle, alert → stored dump', async () => {
-  const bundle = await buildFunctions(outdir);
   stack = await startE2eStack({ bundle, pods: jvmPod(NS, 'app', 4, 32) });
   await waitForJvms(stack, [{ namespace: NS, pod: 'app' }], { mainClass: 'Hog', timeoutMs: 90_000 });
   expect((await postAlerts(stack, [{ namespace: NS, pod: 'app' }])).status).toBe(200);
@@ -28,7 +31,6 @@ it('the image’s build (npm run build): every function served from the bundle, 
 }, 240_000);
 
 it('a bundle asked for a function it does not have names the ones it has', async () => {
-  const bundle = join(outdir, 'index.mjs');
   const starting = startFunctionProcess('no-such-function', {
     root: projectRoot,
     bundle,
