@@ -13,8 +13,9 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CloudEvent, HTTP } from 'cloudevents';
+import { build } from 'esbuild';
 import { startBroker } from '../dev/broker/index.ts';
 import { startRedisServer } from '../dev/redis-bridge/redis-server.ts';
 import { startRedisBridge } from '../dev/redis-bridge/server.ts';
@@ -108,11 +109,28 @@ async function measureHop(samples: number) {
   }
 }
 
-/** The baseline: faas-js-runtime serving a function that does nothing (answers 204). */
+/**
+ * The baseline: faas-js-runtime as installed (not bundled, no code cache) serving a function that does
+ * nothing (answers 204), through the same functions/server.ts, so it too stays on loopback.
+ */
 async function runtimeOnly(): Promise<string> {
-  const file = join(projectRoot, '.heapdump', 'bench', 'runtime-only.mjs');
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, 'export const handle = () => undefined;\n');
+  const dir = join(projectRoot, '.heapdump', 'bench', 'runtime-only');
+  await mkdir(dir, { recursive: true });
+  await build({
+    entryPoints: [join(projectRoot, 'functions', 'server.ts')],
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    outfile: join(dir, 'server.mjs'),
+    logLevel: 'error',
+  });
+  const file = join(dir, 'start.mjs');
+  await writeFile(
+    file,
+    "import { serveFunction } from './server.mjs';\n" +
+      "await serveFunction('runtime-only', { handle: () => undefined });\n",
+  );
   return file;
 }
 

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { freePort } from '../free-port.ts';
 
 export interface FunctionProcess {
@@ -18,8 +17,8 @@ export interface FunctionProcessOptions {
   root: string;
   env: Record<string, string | undefined>;
   /**
-   * A built module to serve with plain node instead of the sources under tsx: build/index.mjs from
-   * `npm run build`, as the image's `npm start` does (or any module exporting `handle`).
+   * The build's start (build/start.cjs of `npm run build`) to serve the function with plain node, as the
+   * image's `npm start` does, instead of the sources under tsx.
    */
   bundle?: string;
   /** Appends the process's stdout and stderr here. */
@@ -28,19 +27,6 @@ export interface FunctionProcessOptions {
 }
 
 const TAIL = 8192;
-
-const LOOPBACK_LISTEN = new URL('../loopback-listen.mjs', import.meta.url).href;
-
-/** The image's start, `faas-js-runtime build/index.mjs`, kept on loopback as dev/serve-function.ts is. */
-const servingBundle = (bundle: string) => `
-import ${JSON.stringify(LOOPBACK_LISTEN)};
-import faas from 'faas-js-runtime';
-await faas.start(await import(${JSON.stringify(pathToFileURL(bundle).href)}), {
-  port: Number(process.env.PORT),
-  logLevel: process.env.FUNC_LOG_LEVEL ?? 'warn',
-});
-console.log(JSON.stringify({ function: process.env.HEAPDUMP_FUNCTION, port: Number(process.env.PORT), ready: true }));
-`;
 
 /**
  * One function served by faas-js-runtime in its own process (dev/serve-function.ts), as a Knative
@@ -65,7 +51,7 @@ export async function startFunctionProcess(
 async function startOnce(name: string, port: number, options: FunctionProcessOptions) {
   const started = performance.now();
   const argv = options.bundle
-    ? ['--input-type=module', '--eval', servingBundle(options.bundle)]
+    ? [options.bundle]
     : ['--import', 'tsx', 'dev/serve-function.ts', name, String(port)];
   const child = spawn(process.execPath, argv, {
     cwd: options.root,

@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { postAlerts, waitForDumps, waitForJvms } from '../../dev/stack/drive.ts';
 import { startFunctionProcess } from '../../dev/stack/function-process.ts';
@@ -9,7 +9,7 @@ import { buildFunctions } from '../../scripts/build-functions.ts';
 import { type E2eStack, jvmPod, startE2eStack } from './stack.ts';
 
 const NS = 'e2e-bundle';
-// Inside the project, so the bundle's external packages (ssh2, faas-js-runtime) resolve from node_modules.
+// Inside the project, so the bundle's external packages (ssh2) resolve from node_modules.
 const outdir = join(projectRoot, '.heapdump', `test-build-${randomUUID()}`);
 let bundle: string;
 let stack: E2eStack | undefined;
@@ -40,4 +40,27 @@ it('a bundle asked for a function it does not have names the ones it has', async
   await expect(starting).rejects.toThrow(
     /HEAPDUMP_FUNCTION must name one of alert-bridge, .*; got "no-such-function"/,
   );
+}, 60_000);
+
+it('each function starts from the code cache the build wrote, and without a usable one still starts', async () => {
+  const env = { ALERT_BRIDGE_TOKEN: randomBytes(24).toString('hex'), K_SINK: 'http://127.0.0.1:9/' };
+  const start = () =>
+    startFunctionProcess('alert-bridge', { root: projectRoot, bundle, env, startTimeoutMs: 30_000 });
+  const cache = join(dirname(bundle), 'alert-bridge.cjs.cache');
+  expect((await stat(cache)).size).toBeGreaterThan(0);
+
+  const cached = await start();
+  await cached.stop();
+  expect(cached.output()).not.toContain('code cache');
+
+  await writeFile(cache, 'not a code cache');
+  const refused = await start();
+  expect((await fetch(refused.url, { method: 'POST' })).status).toBeLessThan(500);
+  await refused.stop();
+  expect(refused.output()).toContain('V8 refused the code cache');
+
+  await rm(cache);
+  const uncached = await start();
+  expect((await fetch(uncached.url, { method: 'POST' })).status).toBeLessThan(500);
+  await uncached.stop();
 }, 60_000);
