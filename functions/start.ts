@@ -32,7 +32,9 @@ function loadBundle(file: string): { bundle: FunctionBundle; script: Script } {
     cachedData = readFileSync(`${file}.cache`);
   } catch {}
   // The wrapper Node puts around every CommonJS file, so the bundle runs as if it were require()d.
-  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'utf8')}\n})`;
+  // The build writes ASCII only (checked there): as latin1 the text needs no UTF-8 decoding, a third
+  // of the time it takes to read.
+  const source = `(function (exports, require, module, __filename, __dirname) {${readFileSync(file, 'latin1')}\n})`;
   const script = new Script(source, { filename: file, cachedData });
   if (cachedData && script.cachedDataRejected) {
     console.warn(

@@ -2,6 +2,7 @@
  * `npm run build`: what the image runs, in `build/`:
  * - `<function>.cjs`, one CommonJS bundle per function with faas-js-runtime and every dependency inside,
  *   so a cold start reads one file instead of resolving hundreds, and loads only its own function's code;
+ *   whitespace and comments stripped (names kept, for stack traces), license comments in `.LEGAL.txt`;
  * - `<function>.cjs.cache`, its V8 code cache, written by serving one event once (functions/start.ts);
  * - `start.cjs`, the start (`npm start`), which runs the bundle HEAPDUMP_FUNCTION names from its cache.
  * bench/chain.ts measures the cold start against the sources under tsx and the stock runtime.
@@ -25,6 +26,8 @@ const common: BuildOptions = {
   logLevel: 'error',
   // ssh2 (upload-dump's SFTP) loads native addons, which a bundle cannot hold; it stays in node_modules.
   external: ['ssh2', 'cpu-features'],
+  minifyWhitespace: true,
+  legalComments: 'external',
 };
 
 /** Writes the build to `outdir` (default build/) and returns the path of its start, start.cjs. */
@@ -53,6 +56,7 @@ export async function buildFunctions(outdir = join(projectRoot, 'build')): Promi
     ),
   ]);
   for (const { name } of allFunctions) {
+    await assertAscii(join(outdir, `${name}.cjs`));
     await promisify(execFile)(process.execPath, [start, '--write-code-cache'], {
       cwd: projectRoot,
       env: { ...process.env, HEAPDUMP_FUNCTION: name, FUNC_LOG_LEVEL: 'silent' },
@@ -60,6 +64,15 @@ export async function buildFunctions(outdir = join(projectRoot, 'build')): Promi
     });
   }
   return start;
+}
+
+/** start.cjs reads the bundles as latin1, which is their text only if every byte is ASCII. */
+async function assertAscii(file: string): Promise<void> {
+  const bytes = await readFile(file);
+  const at = bytes.findIndex((byte) => byte > 0x7f);
+  if (at >= 0) {
+    throw new Error(`${file} has a non-ASCII byte at offset ${at}; start.cjs would misread it as latin1`);
+  }
 }
 
 async function sloppyTsconfig(): Promise<string> {
