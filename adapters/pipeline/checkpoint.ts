@@ -6,6 +6,7 @@ export const segmentRecord = z.object({
   rawBytes: z.number().int().min(0),
   storedOffset: z.number().int().min(0),
   storedBytes: z.number().int().min(0),
+  chainStart: z.number().int().min(0),
   rawSha256: z.string().regex(/^[0-9a-f]{64}$/),
   storedSha256: z.string().regex(/^[0-9a-f]{64}$/),
 });
@@ -15,8 +16,9 @@ export const segmentRecord = z.object({
  * bytes (a resumed run must produce the same kind of bytes) and the committed segments. JSON-safe, so
  * the handler can keep it in Redis (`upload:<dumpId>`) and validate it with this schema on the way back.
  */
-export const uploadCheckpoint = z.object({
-  version: z.literal(1),
+const currentCheckpoint = z.object({
+  /** 2: segment digests are chains (SegmentRecord.chainStart); 1 had a digest per segment. */
+  version: z.literal(2),
   name: z.string().min(1),
   /** `uploading`: segments are being committed; `stored`: the object is published, metadata may be missing. */
   phase: z.enum(['uploading', 'stored']),
@@ -31,4 +33,21 @@ export const uploadCheckpoint = z.object({
   /** Whole-object digests, once known (phase `stored` and the last run saw every byte). */
   digests: z.object({ sha256: z.string(), rawSha256: z.string() }).optional(),
 });
-export type UploadCheckpoint = z.infer<typeof uploadCheckpoint>;
+
+/**
+ * A version 1 checkpoint (saved before an upgrade, its upload still running) kept a digest of each
+ * segment's own bytes: that is a chain of one segment, so it reads as version 2 with `chainStart` = index.
+ */
+function upgradeVersion1(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || (value as { version?: unknown }).version !== 1) {
+    return value;
+  }
+  const old = value as { segments?: unknown };
+  const segments = Array.isArray(old.segments)
+    ? old.segments.map((segment: { index?: unknown }) => ({ ...segment, chainStart: segment.index }))
+    : old.segments;
+  return { ...value, version: 2, segments };
+}
+
+export const uploadCheckpoint = z.preprocess(upgradeVersion1, currentCheckpoint);
+export type UploadCheckpoint = z.infer<typeof currentCheckpoint>;

@@ -7,49 +7,69 @@ export interface ObjectDigests {
   rawSha256: string;
 }
 
+export interface SegmentDigests {
+  /** The segment this digest chain starts at: 0, or the first segment of a resumed run. */
+  chainStart: number;
+  /** sha256 of the raw and the stored bytes from the start of segment `chainStart` to the end of this one. */
+  rawSha256: string;
+  storedSha256: string;
+}
+
 /**
- * sha256 per segment and, while the upload runs in one process, over the whole object. Node's hash state
- * cannot be serialized into a checkpoint, and the serializable JS/WASM SHA-256s measured here (hash-wasm
- * ~210 MB/s, @noble/hashes ~100 MB/s, against ~1.4 GB/s for node:crypto with SHA-NI) would be the
- * bottleneck of an uncapped upload. So a resumed upload gets its whole-object digests by reading the
- * stored object back (see verify-stored.ts), and the per-segment digests prove that read-back right.
- * Without compression stored and raw bytes are the same, and each is hashed once.
+ * The digests of an upload, one sha256 pass per byte stream. A segment records the running digest of its
+ * chain, taken with Hash.copy() at its end, instead of a digest of its own bytes: that one would need a
+ * second pass over every byte, and the main thread hashing twice was a fifth of an upload's CPU. A chain
+ * starts at segment 0 and, when an upload resumes in another process, again at its first segment: Node's
+ * hash state cannot be carried in a checkpoint (the serializable JS/WASM SHA-256s measured here, hash-wasm
+ * ~210 MB/s and @noble/hashes ~100 MB/s against ~1.4 GB/s for node:crypto with SHA-NI, would cap an
+ * uncapped upload). So a chain from segment 0 to the end is the whole object's digest; an upload that ran
+ * in several processes reads the object back for it, and the chains prove that read-back right (see
+ * verify-stored.ts). Without compression stored and raw bytes are the same, and hashed once.
  */
 export class UploadDigests {
+  private chainStart: number;
+  private chainRaw: Hash;
+  private chainStored: Hash | undefined;
+  /** Hashes from the object's first byte; the chain's own while it started at segment 0. */
   private readonly wholeRaw: Hash | undefined;
   private readonly wholeStored: Hash | undefined;
-  private segmentRaw = createHash('sha256');
-  private segmentStored: Hash | undefined;
 
   constructor(
-    whole: boolean,
     private readonly compressed: boolean,
+    firstSegment: number,
   ) {
-    this.wholeRaw = whole ? createHash('sha256') : undefined;
-    this.wholeStored = whole && compressed ? createHash('sha256') : undefined;
-    this.segmentStored = compressed ? createHash('sha256') : undefined;
+    this.chainStart = firstSegment;
+    this.chainRaw = createHash('sha256');
+    this.chainStored = compressed ? createHash('sha256') : undefined;
+    this.wholeRaw = firstSegment === 0 ? this.chainRaw : undefined;
+    this.wholeStored = firstSegment === 0 ? this.chainStored : undefined;
+  }
+
+  /** Starts a new chain at `segment` (where a resumed run began); the whole-object digests go on. */
+  restartChain(segment: number): void {
+    this.chainStart = segment;
+    this.chainRaw = createHash('sha256');
+    this.chainStored = this.compressed ? createHash('sha256') : undefined;
   }
 
   raw(data: Buffer): void {
-    this.segmentRaw.update(data);
-    this.wholeRaw?.update(data);
+    this.chainRaw.update(data);
+    if (this.wholeRaw && this.wholeRaw !== this.chainRaw) this.wholeRaw.update(data);
   }
 
   stored(data: Buffer): void {
-    this.segmentStored?.update(data);
-    this.wholeStored?.update(data);
+    this.chainStored?.update(data);
+    if (this.wholeStored && this.wholeStored !== this.chainStored) this.wholeStored.update(data);
   }
 
-  /** Digests of the segment just finished; starts the next one. */
-  endSegment(): { rawSha256: string; storedSha256: string } {
-    const rawSha256 = this.segmentRaw.digest('hex');
-    const storedSha256 = this.segmentStored?.digest('hex') ?? rawSha256;
-    this.segmentRaw = createHash('sha256');
-    if (this.compressed) this.segmentStored = createHash('sha256');
-    return { rawSha256, storedSha256 };
+  /** The chain's digests at the end of the segment just finished. */
+  endSegment(): SegmentDigests {
+    const rawSha256 = this.chainRaw.copy().digest('hex');
+    const storedSha256 = this.chainStored?.copy().digest('hex') ?? rawSha256;
+    return { chainStart: this.chainStart, rawSha256, storedSha256 };
   }
 
-  /** Whole-object digests, when this process saw every byte. */
+  /** Whole-object digests, when this run started at the object's beginning. */
   finish(): ObjectDigests | undefined {
     if (!this.wholeRaw) return undefined;
     const rawSha256 = this.wholeRaw.digest('hex');

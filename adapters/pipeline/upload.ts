@@ -88,7 +88,7 @@ interface StoredBlock extends RawBlock {
 function startCheckpoint(options: UploadOptions): UploadCheckpoint {
   const gzipLevel = options.gzipLevel === undefined ? 1 : options.gzipLevel;
   return {
-    version: 1,
+    version: 2,
     name: options.name,
     phase: 'uploading',
     gzipLevel,
@@ -128,7 +128,7 @@ async function storeSegments(
   const { sink, name, gzipLevel } = { ...options, gzipLevel: start.gzipLevel };
   const upload = await sink.openUpload(name, start.segments);
   const segments = start.segments.slice(0, upload.intactSegments);
-  const digests = new UploadDigests(segments.length === 0, gzipLevel !== null);
+  const digests = new UploadDigests(gzipLevel !== null, segments.length);
   const limiter =
     options.bytesPerSecond === null
       ? unlimited

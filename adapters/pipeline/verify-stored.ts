@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -8,9 +8,9 @@ import type { ObjectDigests } from './digests.ts';
 import { ZLIB_CHUNK_BYTES } from './gzip-member.ts';
 
 /**
- * Reads a published object back and computes its whole-object digests, checking every segment against
- * the sha256 recorded when it was uploaded. Used when an upload ran in more than one process, where no
- * single process saw every byte.
+ * Reads a published object back and computes its whole-object digests, checking every segment's digest
+ * chain (see UploadDigests) against what was recorded when it was uploaded. Used when an upload ran in more
+ * than one process, where no single process saw every byte.
  */
 export async function digestStoredObject(
   sink: StorageSink,
@@ -22,21 +22,25 @@ export async function digestStoredObject(
   const raw = createHash('sha256');
   let rawBytes = 0;
   let index = 0;
-  let segmentHash = createHash('sha256');
+  // The chain of the current segment: `whole` itself while it runs from the object's start.
+  let chain: Hash = whole;
   let segmentLeft = segments[0]?.storedBytes ?? 0;
 
+  const startSegment = () => {
+    const segment = segments[index];
+    if (segment && segment.chainStart === index && index > 0) chain = createHash('sha256');
+    segmentLeft = segment?.storedBytes ?? 0;
+  };
   const checkSegment = () => {
-    const segment = segments[index]!;
-    const actual = segmentHash.digest('hex');
-    if (actual !== segment.storedSha256) {
+    const actual = chain.copy().digest('hex');
+    if (actual !== segments[index]!.storedSha256) {
       throw new StorageError(
         'integrity',
         `segment ${index} of ${name} was stored corrupted (sha256 ${actual})`,
       );
     }
     index += 1;
-    segmentHash = createHash('sha256');
-    segmentLeft = segments[index]?.storedBytes ?? 0;
+    startSegment();
   };
 
   const rawSide = new Writable({
@@ -48,13 +52,14 @@ export async function digestStoredObject(
   });
   const tap = new PassThrough({
     transform(chunk: Buffer, _encoding, done) {
-      whole.update(chunk);
       try {
         for (let at = 0; at < chunk.length; ) {
           while (segmentLeft === 0 && index < segments.length) checkSegment();
           const take = Math.min(segmentLeft, chunk.length - at);
           if (take === 0) throw new StorageError('integrity', `${name} is longer than its segments`);
-          segmentHash.update(chunk.subarray(at, at + take));
+          const piece = chunk.subarray(at, at + take);
+          whole.update(piece);
+          if (chain !== whole) chain.update(piece);
           segmentLeft -= take;
           at += take;
         }

@@ -12,6 +12,11 @@ export interface SegmentRecord {
   /** Where this segment starts in the stored object, and how many bytes it takes there. */
   storedOffset: number;
   storedBytes: number;
+  /**
+   * sha256 of the raw and the stored bytes from the start of segment `chainStart` to the end of this one
+   * (see UploadDigests): from the object's start, unless a resumed run started a new chain.
+   */
+  chainStart: number;
   rawSha256: string;
   storedSha256: string;
 }

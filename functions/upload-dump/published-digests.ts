@@ -45,7 +45,7 @@ export async function digestsFromSource(
   parallelism = Math.max(2, availableParallelism()),
 ): Promise<ObjectDigests> {
   const level = checkpoint.gzipLevel;
-  const digests = new UploadDigests(true, level !== null);
+  const digests = new UploadDigests(level !== null, 0);
   const blocks = rawBlocks(source, {
     blockBytes: checkpoint.blockBytes,
     segmentBytes: checkpoint.segmentBytes,
@@ -60,7 +60,12 @@ export async function digestsFromSource(
           stored: await gzipMember(block.data, level),
         }));
   let segments = 0;
+  let inSegment = 0;
   for await (const block of stored) {
+    if (block.segment !== inSegment) {
+      inSegment = block.segment;
+      if (checkpoint.segments[inSegment]?.chainStart === inSegment) digests.restartChain(inSegment);
+    }
     digests.raw(block.data);
     if (block.stored) digests.stored(block.stored);
     if (!block.endsSegment) continue;

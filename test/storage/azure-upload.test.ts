@@ -199,6 +199,7 @@ describe('azure sink while Azurite is down', () => {
         rawBytes: 1,
         storedOffset: 0,
         storedBytes: 1,
+        chainStart: 0,
         rawSha256: '0'.repeat(64),
         storedSha256: '0'.repeat(64),
       },

@@ -65,6 +65,10 @@ describe('file sink', () => {
       [0.3, 0.7],
     );
     expect(summary.segments).toHaveLength(16);
+    // Each run after the first starts a digest chain at its first segment (see UploadDigests).
+    const chainStarts = [...new Set(summary.segments.map((segment) => segment.chainStart))];
+    expect(chainStarts).toHaveLength(3);
+    expect(chainStarts[0]).toBe(0);
     expect(filesUnder(join(root, 'sliced'))).toEqual([
       '20250101T000000Z_sliced.hprof.gz',
       '20250101T000000Z_sliced.json',
