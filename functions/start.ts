@@ -54,7 +54,7 @@ async function writeCodeCache(file: string): Promise<void> {
   const server = await bundle.serveFunction(
     'warm-up',
     { handle: () => undefined },
-    { FUNC_HOST: '127.0.0.1', FUNC_PORT: '0' },
+    { ...process.env, FUNC_HOST: '127.0.0.1', FUNC_PORT: '0' },
   );
   const { port } = server.address() as { port: number };
   const response = await fetch(`http://127.0.0.1:${port}/`, {
