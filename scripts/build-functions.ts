@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type BuildOptions, build } from 'esbuild';
 import { allFunctions } from '../functions/lib/functions.ts';
+import { imageNodeFlags } from './image-start.ts';
 
 const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const functionsDir = join(projectRoot, 'functions');
@@ -57,11 +58,15 @@ export async function buildFunctions(outdir = join(projectRoot, 'build')): Promi
   ]);
   for (const { name } of allFunctions) {
     await assertAscii(join(outdir, `${name}.cjs`));
-    await promisify(execFile)(process.execPath, [start, '--write-code-cache'], {
-      cwd: projectRoot,
-      env: { ...process.env, HEAPDUMP_FUNCTION: name, FUNC_LOG_LEVEL: 'silent' },
-      timeout: 60_000,
-    });
+    await promisify(execFile)(
+      process.execPath,
+      [...imageNodeFlags(projectRoot), start, '--write-code-cache'],
+      {
+        cwd: projectRoot,
+        env: { ...process.env, HEAPDUMP_FUNCTION: name, FUNC_LOG_LEVEL: 'silent' },
+        timeout: 60_000,
+      },
+    );
   }
   return start;
 }

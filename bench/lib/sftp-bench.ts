@@ -14,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { projectRoot } from '../../dev/stack/index.ts';
+import { imageNodeFlags } from '../../scripts/image-start.ts';
 import { disposeSshd, type Sshd, startSshd } from '../../test/helpers/sshd.ts';
 import type { SftpUploadJob, SftpUploadResult } from './sftp-upload-child.ts';
 
@@ -127,9 +129,14 @@ export async function startSftpBench(sizeBytes: number) {
       name: remoteName,
       ...options,
     };
-    const child = spawn(process.execPath, [await bundledChild(), JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    // With the image's node flags: upload-dump runs with them.
+    const child = spawn(
+      process.execPath,
+      [...imageNodeFlags(projectRoot), await bundledChild(), JSON.stringify(job)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (data: Buffer) => {
       out += data.toString();

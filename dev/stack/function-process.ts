@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { imageNodeFlags } from '../../scripts/image-start.ts';
 import { freePort } from '../free-port.ts';
 
 export interface FunctionProcess {
@@ -50,9 +51,10 @@ export async function startFunctionProcess(
 
 async function startOnce(name: string, port: number, options: FunctionProcessOptions) {
   const started = performance.now();
-  const argv = options.bundle
-    ? [options.bundle]
-    : ['--import', 'tsx', 'dev/serve-function.ts', name, String(port)];
+  const argv = [
+    ...imageNodeFlags(options.root),
+    ...(options.bundle ? [options.bundle] : ['--import', 'tsx', 'dev/serve-function.ts', name, String(port)]),
+  ];
   const child = spawn(process.execPath, argv, {
     cwd: options.root,
     env: {
