@@ -3,7 +3,8 @@
  * JVM heap dump of about 1.4 GB. A JVM holding an application-shaped live heap (LiveHeap.java) runs in the
  * Kubernetes API emulator and is dumped raw with exec-dump's jcmd call. Then the same file is stored twice:
  * - the seed's method: `sftp -l 204800 put` of the raw dump (OpenSSH, 204800 Kbit/s);
- * - ours: upload-dump as deployed (faas-js-runtime in its own process, configured by env), answering
+ * - ours: upload-dump as deployed (the image's build and start, `npm run build` and `npm start`, in its own
+ *   process, configured by env), answering
  *   dump.captured: exec `cat` in the pod → gzip members → sha256 → 200 Mbit/s cap → SFTP.
  * Both go to the same local sshd. `ratio` = oursSeconds / seedMethodSeconds (target ≤ 0.4).
  */
@@ -12,9 +13,11 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { type CloudEvent, HTTP } from 'cloudevents';
 import { createKubernetes } from '../adapters/kubernetes/index.ts';
+import { projectRoot } from '../dev/stack/index.ts';
 import { createJvmCommands } from '../functions/exec-dump/jvm.ts';
 import { createPodCommands } from '../functions/exec-dump/pod-commands.ts';
 import { createEventFactory, EventTypes } from '../functions/lib/events/index.ts';
+import { buildFunctions } from '../scripts/build-functions.ts';
 import { startFunctionServer } from '../test/helpers/function-server.ts';
 import { startTestRedis } from '../test/helpers/redis.ts';
 import { disposeSshd, sftpStorageEnv, startSshd } from '../test/helpers/sshd.ts';
@@ -63,6 +66,7 @@ export default async function e2e(args: string[]) {
     });
 
     fn = await startFunctionServer('upload-dump', {
+      bundle: await buildFunctions(join(projectRoot, '.heapdump', 'bench', 'build')),
       env: {
         ...redis.env,
         KUBECONFIG: await emulator.kubeconfigFile('upload-dump'),

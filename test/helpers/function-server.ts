@@ -12,6 +12,8 @@ export interface FunctionServerOptions {
   bodyLimit?: number;
   logLevel?: string;
   startTimeoutMs?: number;
+  /** Serve from this build's start (build/start.cjs of `npm run build`), as the image does, not under tsx. */
+  bundle?: string;
 }
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,6 +28,7 @@ export async function startFunctionServer(
 ): Promise<FunctionServer> {
   const fn = await startFunctionProcess(name, {
     root,
+    bundle: options.bundle,
     startTimeoutMs: options.startTimeoutMs,
     env: {
       ...options.env,
