@@ -1,9 +1,9 @@
 /**
- * The image's start (`npm start` = `node build/start.cjs`): runs build/<HEAPDUMP_FUNCTION>.cjs, the
+ * The image's start (`npm start` = `node <flags> build/start.cjs`): runs build/<HEAPDUMP_FUNCTION>.cjs, the
  * function's own bundle with faas-js-runtime inside, compiled from the V8 code cache `npm run build`
  * wrote beside it. A Knative instance starts cold, so a cache made at run time would never be there;
  * made at build time it spares most of the parsing and compiling a start would do. A cache V8 refuses
- * (another Node version) only costs that time back.
+ * (another Node version, or other node flags than the build's) only costs that time back.
  *
  * With `--write-code-cache` (run by the build, once per function) it loads the bundle, serves one event
  * with a no-op handler on loopback, so the runtime's start and request path are compiled too, writes the
@@ -40,7 +40,7 @@ function loadBundle(file: string): { bundle: FunctionBundle; script: Script } {
     console.warn(
       JSON.stringify({
         level: 'warn',
-        msg: `V8 refused the code cache ${file}.cache (built by another Node version?); compiling instead`,
+        msg: `V8 refused the code cache ${file}.cache (built by another Node version or with other node flags?); compiling instead`,
       }),
     );
   }

@@ -15,6 +15,11 @@ export interface SegmentDigests {
   storedSha256: string;
 }
 
+/** Whether segment `index` of an upload begins a new digest chain (a run resumed there). */
+export function startsChain(segments: readonly { chainStart: number }[], index: number): boolean {
+  return index > 0 && segments[index]?.chainStart === index;
+}
+
 /**
  * The digests of an upload, one sha256 pass per byte stream. A segment records the running digest of its
  * chain, taken with Hash.copy() at its end, instead of a digest of its own bytes: that one would need a

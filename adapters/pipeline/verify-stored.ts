@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { StorageError } from '../storage/errors.ts';
 import type { SegmentRecord, StorageSink } from '../storage/types.ts';
-import type { ObjectDigests } from './digests.ts';
+import { type ObjectDigests, startsChain } from './digests.ts';
 import { ZLIB_CHUNK_BYTES } from './gzip-member.ts';
 
 /**
@@ -24,13 +24,13 @@ export async function digestStoredObject(
   let index = 0;
   // The chain of the current segment: `whole` itself while it runs from the object's start.
   let chain: Hash = whole;
-  let segmentLeft = segments[0]?.storedBytes ?? 0;
+  let segmentLeft = 0;
 
   const startSegment = () => {
-    const segment = segments[index];
-    if (segment && segment.chainStart === index && index > 0) chain = createHash('sha256');
-    segmentLeft = segment?.storedBytes ?? 0;
+    if (startsChain(segments, index)) chain = createHash('sha256');
+    segmentLeft = segments[index]?.storedBytes ?? 0;
   };
+  startSegment();
   const checkSegment = () => {
     const actual = chain.copy().digest('hex');
     if (actual !== segments[index]!.storedSha256) {

@@ -48,7 +48,7 @@ export interface DevStackOptions {
   eventDisplay?: boolean;
   /** Added to every function's environment, after the stack's own variables. */
   functionEnv?: Record<string, string>;
-  /** Serve the functions from this build (build/index.mjs of `npm run build`) as the image does, not under tsx. */
+  /** Serve the functions from this build's start (build/start.cjs of `npm run build`) as the image does, not under tsx. */
   bundle?: string;
   /** The kubelet's restart back-off in the emulator; the dev default is quicker than the kubelet's 10 s. */
   restartBackoffMs?: number;

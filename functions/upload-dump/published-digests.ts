@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { UploadCheckpoint } from '../../adapters/pipeline/checkpoint.ts';
-import { type ObjectDigests, UploadDigests } from '../../adapters/pipeline/digests.ts';
+import { type ObjectDigests, startsChain, UploadDigests } from '../../adapters/pipeline/digests.ts';
 import { gzipMember } from '../../adapters/pipeline/gzip-member.ts';
 import { mapOrdered } from '../../adapters/pipeline/ordered-map.ts';
 import { type RawBlock, rawBlocks } from '../../adapters/pipeline/raw-blocks.ts';
@@ -64,7 +64,7 @@ export async function digestsFromSource(
   for await (const block of stored) {
     if (block.segment !== inSegment) {
       inSegment = block.segment;
-      if (checkpoint.segments[inSegment]?.chainStart === inSegment) digests.restartChain(inSegment);
+      if (startsChain(checkpoint.segments, inSegment)) digests.restartChain(inSegment);
     }
     digests.raw(block.data);
     if (block.stored) digests.stored(block.stored);
