@@ -62,6 +62,9 @@ export class ContainerRunner {
   private oomKilled = false;
   private consecutiveFailures = 0;
   private timer?: NodeJS.Timeout;
+  private starting?: Promise<void>;
+  /** Settles when the current main process has exited, its end is recorded and its log closed. */
+  private ended?: Promise<void>;
 
   constructor(private readonly options: ContainerRunnerOptions) {}
 
@@ -78,7 +81,14 @@ export class ContainerRunner {
     };
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting = this.launch().finally(() => {
+      this.starting = undefined;
+    });
+    return this.starting;
+  }
+
+  private async launch(): Promise<void> {
     if (this.stopped) return;
     const { options } = this;
     try {
@@ -99,11 +109,18 @@ export class ContainerRunner {
     child.stdout?.pipe(logFile, { end: false });
     child.stderr?.pipe(logFile, { end: false });
     const sampler = options.memoryLimitBytes ? this.watchMemory(options.memoryLimitBytes) : undefined;
+    const logClosed = new Promise<void>((resolve) => logFile.once('close', () => resolve()));
     child.once('error', (error) => logFile.write(`emulator: ${error.message}\n`));
-    child.once('close', (code, signal) => {
+    child.once('close', () => logFile.end());
+    // The container ends with its main process, as with the kubelet: whatever it left running in the
+    // background is killed with the sandbox (waiting for 'close' would wait for those too).
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.once('exit', (code, signal) => resolve([code, signal])),
+    );
+    this.ended = exited.then(async ([code, signal]) => {
       clearInterval(sampler);
-      logFile.end();
-      void this.onExit(startedAt, exitCodeOf(code, signal));
+      await this.onExit(startedAt, exitCodeOf(code, signal));
+      await logClosed;
     });
     this.state = { running: { startedAt } };
     options.onChange();
@@ -118,10 +135,18 @@ export class ContainerRunner {
     return child;
   }
 
+  /**
+   * Ends the container for good and resolves only when nothing of it runs or writes any more: no restart
+   * is scheduled, a start under way has finished, every process (main and exec'd) has exited and its log
+   * is closed. Only then may the pod's directory be removed.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.starting;
     await this.sandbox?.close();
+    await this.ended;
+    await Promise.all([...this.execs].map((child) => closeOf(child)));
   }
 
   private watchMemory(limit: number): NodeJS.Timeout {
@@ -182,9 +207,15 @@ export class ContainerRunner {
     // restartCount counts containers started again, so it goes up with the new start, not during back-off;
     // without back-off the end and the restart are one status update, as the kubelet reports them.
     this.timer = setTimeout(() => {
+      if (this.stopped) return;
       this.restartCount++;
       void this.start();
     }, delay);
     if (delay > 0) this.options.onChange();
   }
+}
+
+function closeOf(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('close', () => resolve()));
 }

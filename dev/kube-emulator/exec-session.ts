@@ -147,7 +147,7 @@ export function runExecSession(
   ws.on('close', () => {
     stdin?.end();
     // The client went away first: end the command as the runtime ends an abandoned exec.
-    if (!finished && child.pid) killProcessTree(child.pid);
+    if (!finished && child.pid) killProcessTree(child.pid).catch(() => {}); // the sandbox's close kills what is left
   });
 }
 

@@ -171,7 +171,7 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
         server.closeAllConnections();
         await Promise.all(registry.runtimes().map((runtime) => runtime.stop()));
         await closed;
-        if (!options.stateDir) await rm(stateDir, { recursive: true, force: true });
+        if (!options.stateDir) await rm(stateDir, { recursive: true, force: true, maxRetries: 3 });
       })();
       return stopping;
     },

@@ -79,7 +79,7 @@ export class PodRuntime {
 
   async stop(): Promise<void> {
     await Promise.all([...this.runners.values()].map((runner) => runner.stop()));
-    await rm(this.dir, { recursive: true, force: true });
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 
   exec(container: string, argv: readonly string[], stdin: boolean): ChildProcess | undefined {

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const pageSize = 4096;
 
@@ -42,10 +43,12 @@ function childrenOf(pid: number): number[] {
 }
 
 /**
- * SIGKILLs a process and everything below it. nsenter does not pass signals on to the command it started
- * in the container, so ending an exec session means ending the whole tree.
+ * SIGKILLs a process and everything below it, and resolves once none of them runs any more (a zombie
+ * waiting for its parent counts as gone), so a caller may then remove what they were writing. nsenter does
+ * not pass signals on to the command it started in the container, and sshd serves a session in a
+ * grandchild: ending either means ending the whole tree.
  */
-export function killProcessTree(root: number): void {
+export async function killProcessTree(root: number, timeoutMs = 5_000): Promise<void> {
   const pending = [root];
   const all: number[] = [];
   while (pending.length) {
@@ -59,6 +62,21 @@ export function killProcessTree(root: number): void {
     } catch {
       // already gone
     }
+  }
+  const deadline = Date.now() + timeoutMs;
+  while (all.some(isRunning)) {
+    if (Date.now() > deadline)
+      throw new Error(`processes ${all.filter(isRunning).join(', ')} outlived SIGKILL`);
+    await sleep(5);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 

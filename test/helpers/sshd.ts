@@ -1,10 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SftpSinkConfig } from '../../adapters/storage/sftp-sink.ts';
 import { freePort, waitForPort } from '../../dev/free-port.ts';
+import { killProcessTree } from '../../dev/kube-emulator/process-tree.ts';
 
 export interface Sshd {
   host: string;
@@ -46,34 +47,6 @@ function ensureUser(user: string): void {
   }
   // useradd leaves the password field as "!", which sshd treats as a locked account even for key logins.
   execFileSync('usermod', ['-p', '*', user]);
-}
-
-/** Every process below `root`, read from /proc (children first found, then theirs). */
-function descendantsOf(root: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // fields after the parenthesised command name: state, ppid, ...
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parentOf.set(Number(entry), ppid);
-    } catch {
-      // exited while we looked
-    }
-  }
-  const found: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const parent = queue.shift()!;
-    for (const [pid, ppid] of parentOf) {
-      if (ppid === parent) {
-        found.push(pid);
-        queue.push(pid);
-      }
-    }
-  }
-  return found;
 }
 
 function keygen(path: string): void {
@@ -151,15 +124,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     if (!proc || proc.exitCode !== null) return;
     const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     // Stopping the listener alone leaves open sessions running in its descendants (after privilege
-    // separation the connection is served by a grandchild); an outage drops them too.
-    for (const pid of descendantsOf(proc.pid!)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    proc.kill('SIGKILL');
+    // separation the connection is served by a grandchild); an outage drops them too, and they must be
+    // gone before anyone removes what they were writing.
+    await killProcessTree(proc.pid!);
     await gone;
   };
 
@@ -183,7 +150,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
 /** Stops sshd and removes its directory (keys, config, and everything uploaded). */
 export async function disposeSshd(sshd: Sshd): Promise<void> {
   await sshd.stop();
-  rmSync(join(sshd.root, '..'), { recursive: true, force: true });
+  rmSync(join(sshd.root, '..'), { recursive: true, force: true, maxRetries: 3 });
 }
 
 /** Our SFTP sink's settings for this server: the authorized client key, the host key pinned by known_hosts. */
