@@ -9,13 +9,13 @@ command -v redis-server >/dev/null || missing+=(redis-server)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v sftp >/dev/null || missing+=(openssh-client)
 { command -v jcmd >/dev/null && command -v javac >/dev/null; } || missing+=(openjdk-17-jdk-headless)
-command -v alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+{ command -v alertmanager || command -v prometheus-alertmanager; } >/dev/null || missing+=(prometheus-alertmanager)
 command -v promtool >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO apt-get -o Acquire::Retries=3 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o Acquire::Retries=3 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian starts these as system services on install; the project runs its own on loopback ports.
 for svc in redis-server prometheus prometheus-alertmanager; do
