@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from '../free-port.ts';
+import { killProcessTree } from '../kube-emulator/process-tree.ts';
 import type { StorageBackend } from './storage.ts';
 
 const USER = 'heapdump-dev';
@@ -87,8 +88,10 @@ export async function startSftpStorage(projectRoot: string): Promise<StorageBack
         SFTP_ROOT: '/dumps',
       },
       async stop() {
-        if (sshd.exitCode === null) {
-          sshd.kill('SIGTERM');
+        // Its sessions run in descendants that outlive a SIGTERM of the listener: they must be gone
+        // before their files are removed.
+        if (sshd.exitCode === null && sshd.pid) {
+          await killProcessTree(sshd.pid);
           await exited;
         }
         cleanup();

@@ -4,7 +4,7 @@ import { type Services, startServices } from '../../test/broker/services.ts';
 import seed from '../../test/decide/alertmanager-webhook.json' with { type: 'json' };
 import { createEventFactory, EventTypes, parseEvent } from '../lib/events/index.ts';
 import { createLogger } from '../lib/log.ts';
-import { createSinkPoster } from '../release-token/sink.ts';
+import { createSinkPoster } from '../lib/sink-poster.ts';
 import { createAlertBridge } from './handler.ts';
 
 const token = 'a-test-token-of-some-length';

@@ -3,7 +3,7 @@ import { BadRequestError, TransientError, UnauthorizedError } from '../lib/error
 import { type EventFactory, EventTypes } from '../lib/events/index.ts';
 import type { FunctionContext } from '../lib/handler.ts';
 import type { Logger } from '../lib/log.ts';
-import type { PostToSink } from '../release-token/sink.ts';
+import type { PostToSink } from '../lib/sink-poster.ts';
 import { type Dropped, parseWebhook, sortAlerts } from './webhook.ts';
 
 export interface AlertBridgeDeps {

@@ -3,16 +3,15 @@ import { loadConfig, redisConfig } from '../lib/config.ts';
 import { TransientError, toHttpError } from '../lib/errors.ts';
 import { createEventFactory } from '../lib/events/index.ts';
 import { createLogger } from '../lib/log.ts';
-import { createSinkPoster } from '../release-token/sink.ts';
+import { sinkConfig, sinkPosterFromConfig } from '../lib/sink-poster.ts';
 import { type AlertBridge, createAlertBridge } from './handler.ts';
 import { meta } from './meta.ts';
 
 const config = z.object({
   /** Or ALERT_BRIDGE_TOKEN_FILE, a mounted Secret. */
   ALERT_BRIDGE_TOKEN: z.string().min(16, 'use a random token of at least 16 characters'),
-  /** The Broker's ingress, injected by the alert-bridge SinkBinding. */
-  K_SINK: z.url(),
-  HEAPDUMP_SINK_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+  /** K_SINK: the Broker's ingress, injected by the alert-bridge SinkBinding. */
+  ...sinkConfig.shape,
   LOG_LEVEL: redisConfig.shape.LOG_LEVEL,
 });
 
@@ -24,7 +23,7 @@ export async function init(): Promise<void> {
   bridge = createAlertBridge({
     token: env.ALERT_BRIDGE_TOKEN,
     events: createEventFactory(meta.name),
-    postToSink: createSinkPoster(env.K_SINK, { timeoutMs: env.HEAPDUMP_SINK_TIMEOUT_SECONDS * 1000 }),
+    postToSink: sinkPosterFromConfig(env, meta.name),
     log: createLogger({ name: meta.name, level: env.LOG_LEVEL }),
   });
 }

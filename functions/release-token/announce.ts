@@ -7,7 +7,7 @@ import {
   type PoolName,
   poolName,
 } from '../lib/events/index.ts';
-import type { PostToSink } from './sink.ts';
+import type { PostToSink } from '../lib/sink-poster.ts';
 
 export interface Announcement {
   /** The event that gave the tokens back; token.released continues its trace and derives its id from it. */

@@ -2,10 +2,10 @@ import type { Store } from '../../adapters/redis-store/index.ts';
 import { type EventFactory, EventTypes, incomingTraceparent } from '../lib/events/index.ts';
 import type { Handler } from '../lib/handler.ts';
 import { type Logger, logFor } from '../lib/log.ts';
+import type { PostToSink } from '../lib/sink-poster.ts';
 import { createAnnouncer } from './announce.ts';
 import { deadLetterOf } from './dead-letter.ts';
 import { settlementOf } from './settlement.ts';
-import type { PostToSink } from './sink.ts';
 import { createSweeper } from './sweep.ts';
 
 export interface ReleaseTokenDeps {

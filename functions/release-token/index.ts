@@ -1,16 +1,12 @@
-import { z } from 'zod';
 import { storeFromConfig } from '../../adapters/redis-store/index.ts';
 import { redisConfig } from '../lib/config.ts';
 import { defineModule } from '../lib/runtime.ts';
+import { sinkConfig, sinkPosterFromConfig } from '../lib/sink-poster.ts';
 import { createReleaseToken } from './handler.ts';
 import { meta } from './meta.ts';
-import { createSinkPoster } from './sink.ts';
 
-const config = redisConfig.extend({
-  /** The Broker's ingress, injected by the release-token SinkBinding. */
-  K_SINK: z.url(),
-  HEAPDUMP_SINK_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
-});
+/** K_SINK: the Broker's ingress, injected by the release-token SinkBinding. */
+const config = redisConfig.extend(sinkConfig.shape);
 
 const module = defineModule({
   meta,
@@ -19,7 +15,7 @@ const module = defineModule({
     createReleaseToken({
       store: storeFromConfig(env),
       events,
-      postToSink: createSinkPoster(env.K_SINK, { timeoutMs: env.HEAPDUMP_SINK_TIMEOUT_SECONDS * 1000 }),
+      postToSink: sinkPosterFromConfig(env, meta.name),
       log,
     }),
 });

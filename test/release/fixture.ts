@@ -11,8 +11,8 @@ import {
   type Lease,
 } from '../../functions/lib/events/index.ts';
 import { samples } from '../../functions/lib/events/samples.ts';
+import { createSinkPoster } from '../../functions/lib/sink-poster.ts';
 import { createReleaseToken } from '../../functions/release-token/handler.ts';
-import { createSinkPoster } from '../../functions/release-token/sink.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { type Sink, startSink } from './sink-server.ts';
 

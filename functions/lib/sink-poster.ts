@@ -1,5 +1,6 @@
 import { type CloudEvent, HTTP } from 'cloudevents';
-import { TransientError } from '../lib/errors.ts';
+import { z } from 'zod';
+import { TransientError } from './errors.ts';
 
 export type PostToSink = (event: CloudEvent<unknown>) => Promise<void>;
 
@@ -8,9 +9,18 @@ export type PostToSink = (event: CloudEvent<unknown>) => Promise<void>;
  * The Broker propagates the W3C `traceparent` header, not the extension, so both are set. Anything but a
  * 2xx is an outage: 503, so the event that caused this post is retried.
  */
-export function createSinkPoster(sinkUrl: string, options: { timeoutMs?: number } = {}): PostToSink {
+export function createSinkPoster(
+  sinkUrl: string | undefined,
+  options: { timeoutMs?: number; binding?: string } = {},
+): PostToSink {
   const timeoutMs = options.timeoutMs ?? 10_000;
   return async (event) => {
+    if (!sinkUrl) {
+      throw new TransientError(
+        `cannot post ${event.type}: K_SINK is not set, the SinkBinding ${options.binding ?? ''} has not bound ` +
+          `this function yet (kubectl apply -k eventing/; kubectl -n heapdump get sinkbindings)`,
+      );
+    }
     const message = HTTP.binary(event);
     const headers = { ...(message.headers as Record<string, string>) };
     if (typeof event.traceparent === 'string') headers.traceparent = event.traceparent;
@@ -34,4 +44,18 @@ export function createSinkPoster(sinkUrl: string, options: { timeoutMs?: number 
       throw new TransientError(`the sink ${sinkUrl} refused ${event.type} ${event.id}: ${response.status}`);
     }
   };
+}
+
+/**
+ * K_SINK arrives with the SinkBinding, applied after the functions are deployed: a function starts and
+ * passes its probes without it, and a request that needs it answers 503 until it is there.
+ */
+export const sinkConfig = z.object({
+  K_SINK: z.url().optional(),
+  HEAPDUMP_SINK_TIMEOUT_SECONDS: z.coerce.number().positive().default(10),
+});
+
+/** The poster for a function's K_SINK; `binding` is the SinkBinding that injects it (the function's name). */
+export function sinkPosterFromConfig(env: z.infer<typeof sinkConfig>, binding: string): PostToSink {
+  return createSinkPoster(env.K_SINK, { timeoutMs: env.HEAPDUMP_SINK_TIMEOUT_SECONDS * 1000, binding });
 }
