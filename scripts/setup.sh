@@ -24,10 +24,9 @@ done
 
 stamp=node_modules/.package-lock.stamp
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
-  # The registry here serves only this platform's optional binaries, so the lock cannot list
-  # the others and npm ci refuses it; npm install --no-save installs the same locked versions.
-  npm ci --no-audit --no-fund --loglevel=silent 2>/dev/null ||
-    npm install --no-save --no-audit --no-fund --loglevel=error
+  # npm ci, as the image's build (Paketo npm-install) runs it: a lock that is out of step with
+  # package.json (e.g. missing another platform's optional binaries) fails here, not in the cluster.
+  npm ci --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
 
