@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { type KubeObject, objectName, renderKustomization, schemaProblems } from './manifests.ts';
 
-const kustomizations = ['eventing', 'infra', 'infra/secrets'];
+/** Every kustomization docs/deploy.md has you apply (or build on): each renders, each object validates. */
+const kustomizations = [
+  'eventing',
+  'infra',
+  'infra/secrets',
+  'infra/alerting/prometheus-operator',
+  'infra/alerting/prometheus-operator/target-namespace',
+  'infra/alerting/prometheus-operator/rule',
+  'infra/alerting/prometheus-operator/route',
+  'infra/alerting/prometheus-operator/cluster-rule',
+  'infra/alerting/plain',
+];
+
+/** The API groups every Kubernetes cluster serves: what `kubectl apply -k infra/` may use. */
+const builtInApiVersions = new Set(['v1', 'apps/v1', 'rbac.authorization.k8s.io/v1', 'networking.k8s.io/v1']);
 
 describe.each(kustomizations)('kubectl kustomize %s/', (dir) => {
   const objects = renderKustomization(dir);
@@ -16,6 +30,19 @@ describe.each(kustomizations)('kubectl kustomize %s/', (dir) => {
       expect(await schemaProblems(object)).toEqual([]);
     },
   );
+});
+
+describe('the base (infra/)', () => {
+  it('uses only built-in APIs, so it applies on a cluster without the Prometheus Operator', () => {
+    const objects = renderKustomization('infra');
+    expect(objects.filter((o) => !builtInApiVersions.has(o.apiVersion)).map(objectName)).toEqual([]);
+  });
+
+  it('uses only built-in APIs also for what target namespaces include (infra/target-namespace)', () => {
+    const objects = renderKustomization('infra/target-namespace');
+    expect(objects.length).toBeGreaterThan(0);
+    expect(objects.filter((o) => !builtInApiVersions.has(o.apiVersion)).map(objectName)).toEqual([]);
+  });
 });
 
 describe('schema validation', () => {
