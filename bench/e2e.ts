@@ -19,6 +19,7 @@ import { createPodCommands } from '../functions/exec-dump/pod-commands.ts';
 import { createEventFactory, EventTypes } from '../functions/lib/events/index.ts';
 import { buildFunctions } from '../scripts/build-functions.ts';
 import { startFunctionServer } from '../test/helpers/function-server.ts';
+import { grantInStore } from '../test/helpers/leases.ts';
 import { startTestRedis } from '../test/helpers/redis.ts';
 import { disposeSshd, sftpStorageEnv, startSshd } from '../test/helpers/sshd.ts';
 import { sha256OfFile } from './lib/files.ts';
@@ -76,13 +77,16 @@ export default async function e2e(args: string[]) {
       },
     });
     const uid = emulator.pod(target.namespace, target.pod)!.metadata.uid;
+    const dumpId = `bench-e2e-${Date.now()}`;
+    // As decide-dump grants them: upload-dump acts only on leases the store holds for this dump.
+    const leases = await grantInStore(redis.store({ prefix: 'heapdump:' }), dumpId, uid, target.container);
     const captured = createEventFactory('exec-dump')(EventTypes.dumpCaptured, {
-      dumpId: `bench-e2e-${Date.now()}`,
+      dumpId,
       target: { ...target, uid },
       mode: 'live',
       files: [{ path: `/dumps/${name}`, bytes: rawBytes }],
       metadata: { bench: 'e2e' },
-      leases: [],
+      leases,
     });
     const message = HTTP.binary(captured);
     const [loadAverage1m] = loadavg();

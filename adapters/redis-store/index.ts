@@ -8,7 +8,15 @@ import { createQueue } from './queue.ts';
 import { createRecords } from './records.ts';
 import { createSwitches } from './switches.ts';
 
-export type { AcquireResult, GrantedLease, Holder, LeaseClaim, ReleaseOutcome } from './pools.ts';
+export type {
+  AcquireResult,
+  GrantedLease,
+  Holder,
+  LeaseClaim,
+  LeaseProof,
+  LeaseProofClaim,
+  ReleaseOutcome,
+} from './pools.ts';
 export type { EnqueueResult, PopResult, QueuedRequest } from './queue.ts';
 export type { DumpRecord, DumpState } from './records.ts';
 export type { DumpedSwitch } from './switches.ts';

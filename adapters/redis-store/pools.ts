@@ -5,6 +5,7 @@ import {
   acquireScript,
   bindContainerScript,
   holdersScript,
+  proveLeasesScript,
   reclaimScript,
   releaseScript,
   renewScript,
@@ -42,6 +43,20 @@ export interface LeaseHolder {
   /** Who holds it, for `heapdump status`: `<namespace>/<pod>/<container>`. */
   target: string;
 }
+
+export interface LeaseProofClaim {
+  dumpId: string;
+  /** The container the dump is for; without it (a dead letter that no longer says) its binding is not checked. */
+  uid?: string;
+  container?: string;
+  leases: Lease[];
+  /** Also require every lease to be unexpired (acting on the dump), not only held for it (settling it). */
+  live: boolean;
+  /** With `live`: extend each lease to a full lease time from now, the heartbeat of a holder at work. */
+  renew?: boolean;
+}
+
+export type LeaseProof = { ok: true } | { ok: false; reason: string };
 
 export type ReleaseOutcome = 'released' | 'expired' | 'unknown' | 'fenced';
 
@@ -112,6 +127,33 @@ export function createPools(ctx: StoreContext, run: RunScript) {
         [ctx.now(), dumpId, dumpLease.leaseId, BINDING_TTL_MS],
       );
       return other ? other : null;
+    },
+
+    /**
+     * The store's word on an event's claim to act for a dump (DESIGN section 5: a lease is proof): its leases
+     * are this dump's with their fences, the container is bound to it, and with `live` none has expired.
+     * Events can be forged by anyone who reaches the Broker; the store cannot.
+     */
+    async prove(claim: LeaseProofClaim): Promise<LeaseProof> {
+      const { dumpId, uid, container, leases, live, renew } = claim;
+      const bound = uid !== undefined && container !== undefined;
+      const reason = await run<string>(
+        'prove leases',
+        proveLeasesScript,
+        [
+          keys.inFlight(uid ?? '', container ?? ''),
+          ...leases.flatMap((l) => [keys.leases(l.pool), keys.lease(l.pool, l.leaseId)]),
+        ],
+        [
+          ctx.now(),
+          dumpId,
+          live ? 1 : 0,
+          leases.length,
+          bound ? 1 : 0,
+          ...leases.flatMap((l) => [l.leaseId, l.fence, l.pool, renew ? ctx.pools[l.pool].leaseMs : 0]),
+        ],
+      );
+      return reason ? { ok: false, reason } : { ok: true };
     },
 
     /** Extends a live lease; false if it expired or was fenced off meanwhile. */

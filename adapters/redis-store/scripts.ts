@@ -210,6 +210,45 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return ''
 `;
 
+/**
+ * Whether the leases an event names prove its right to act on a dump: each lease is held by this dump with
+ * the fence it was granted (and still live, when `live`), one of them is the dump pool's, and the container
+ * is bound to this dump through it (when `bound`: a dead letter may no longer say which container).
+ * Proven live leases are renewed to now + their ttl when it is above 0 (a holder at work keeps its lease).
+ * Returns '' or why not. KEYS: in-flight hash, then leases zset and lease hash per lease.
+ * ARGV: now, dumpId, live, n, bound, then leaseId, fence, pool, ttl per lease.
+ */
+export const proveLeasesScript = `
+local now, dumpId, live, n, bound = tonumber(ARGV[1]), ARGV[2], ARGV[3] == '1', tonumber(ARGV[4]), ARGV[5] == '1'
+local dumpLease
+for i = 1, n do
+  local z, hash = KEYS[1 + (i-1)*2 + 1], KEYS[1 + (i-1)*2 + 2]
+  local leaseId, fence, pool = ARGV[5 + (i-1)*4 + 1], ARGV[5 + (i-1)*4 + 2], ARGV[5 + (i-1)*4 + 3]
+  local held = redis.call('HMGET', hash, 'dumpId', 'fence')
+  if not held[1] then return 'lease ' .. leaseId .. ' is not held' end
+  if held[1] ~= dumpId then return 'lease ' .. leaseId .. ' is held for another dump' end
+  if held[2] ~= fence then return 'lease ' .. leaseId .. ' was granted with another fence' end
+  if live then
+    local expiry = tonumber(redis.call('ZSCORE', z, leaseId))
+    if not expiry or expiry <= now then return 'lease ' .. leaseId .. ' has expired' end
+  end
+  if pool == 'dump' then dumpLease = leaseId end
+end
+if not dumpLease then return 'no dump lease' end
+if bound then
+  local binding = redis.call('HMGET', KEYS[1], 'dumpId', 'leaseId')
+  if binding[1] ~= dumpId or binding[2] ~= dumpLease then return 'the container is bound to another dump' end
+end
+if live then
+  for i = 1, n do
+    local z, leaseId, ttl = KEYS[1 + (i-1)*2 + 1], ARGV[5 + (i-1)*4 + 1], tonumber(ARGV[5 + (i-1)*4 + 4])
+    local expiry = tonumber(redis.call('ZSCORE', z, leaseId))
+    if ttl > 0 and expiry < now + ttl then redis.call('ZADD', z, 'XX', now + ttl, leaseId) end
+  end
+end
+return ''
+`;
+
 /** KEYS: upload hash. ARGV: segments, checkpoint JSON. A stale instance never moves a checkpoint back. */
 export const saveCheckpointScript = `
 local stored = tonumber(redis.call('HGET', KEYS[1], 'segments'))

@@ -46,6 +46,8 @@ export const defaultSpaceFactor = 1.5;
 
 export interface ExecDumpDeps {
   kube: Pick<Kubernetes, 'getPod' | 'exec'>;
+  /** The store's word on the event's leases: nothing runs in a pod on an event's word alone. */
+  leases: Pick<Store['pools'], 'prove'>;
   events: EventFactory;
   /** The dump record, for `heapdump status`; its updates are best effort (a dump matters more than its record). */
   records?: Pick<Store['records'], 'updateDump'>;
@@ -91,6 +93,13 @@ export function createExecDump(deps: ExecDumpDeps): Handler {
     const failed = (failure: DumpFailure) => failedEvent(deps.events, approved, failure, reply);
     const { namespace, pod: podName, uid, container } = approved.target;
 
+    const proof = await deps.leases.prove({ ...approved, uid, container, live: true, renew: true });
+    if (!proof.ok) {
+      logFor(log, event).warn({ source: event.source, reason: proof.reason }, 'no live lease: nothing run');
+      return failed(
+        new DumpFailure('no-live-lease', `dump ${approved.dumpId} holds no live lease: ${proof.reason}`),
+      );
+    }
     const pod = await deps.kube.getPod(namespace, podName);
     if (!pod || pod.metadata.uid !== uid)
       return failed(new DumpFailure('pod-gone', `pod ${namespace}/${podName} (uid ${uid}) no longer exists`));

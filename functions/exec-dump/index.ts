@@ -27,12 +27,14 @@ const config = redisConfig.extend({
 const module = defineModule({
   meta,
   config,
-  create: (env, { log, events }) =>
-    createExecDump({
+  create: (env, { log, events }) => {
+    const store = storeFromConfig(env);
+    return createExecDump({
       kube: createKubernetes(loadKubeConfig(), {
         requestTimeoutMs: env.HEAPDUMP_KUBE_TIMEOUT_SECONDS * 1000,
       }),
-      records: storeFromConfig(env).records,
+      leases: store.pools,
+      records: store.records,
       events,
       log,
       timeouts: {
@@ -41,7 +43,8 @@ const module = defineModule({
         settleMs: env.HEAPDUMP_SETTLE_SECONDS * 1000,
       },
       spaceFactor: env.HEAPDUMP_SPACE_FACTOR,
-    }),
+    });
+  },
 });
 
 export const init = module.init;

@@ -51,16 +51,35 @@ export function createReleaseToken(deps: ReleaseTokenDeps): Handler {
       eventLog.warn({ deadLetter: letter }, 'dead letter with no leases: nothing to give back');
       return undefined;
     }
-    const outcomes = await store.pools.release(settlement.leases);
+    // Anyone who reaches the Broker can send these: only what the store says is this dump's is settled.
+    const { dumpId } = settlement;
+    const proof = dumpId
+      ? await store.pools.prove({ dumpId, ...settlement.container, leases: settlement.leases, live: false })
+      : ({ ok: false, reason: 'the event names no dump' } as const);
+    if (!dumpId || !proof.ok) {
+      const reason = proof.ok ? undefined : proof.reason;
+      eventLog.warn(
+        { source: event.source, deadLetter: letter, reason },
+        'leases not held for this dump: nothing settled',
+      );
+      // The retry of an attempt that released and then failed to post lands here too: the queue may move.
+      await announce({
+        cause: event,
+        traceparent,
+        freed: false,
+        leases: settlement.leases,
+        reason: 'released',
+      });
+      return undefined;
+    }
+    // The switch and the record before the release: once released, a retry proves nothing any more.
     if (settlement.dumped) {
-      const { uid, container, dumpId } = settlement.dumped;
+      const { uid, container } = settlement.dumped;
       await store.switches.markDumped(uid, container, dumpId);
     }
-    if (settlement.dumpId) {
-      const current = await store.records.getDump(settlement.dumpId);
-      const fields = settlement.record(current, clock());
-      if (fields) await store.records.updateDump(settlement.dumpId, fields);
-    }
+    const fields = settlement.record(await store.records.getDump(dumpId), clock());
+    if (fields) await store.records.updateDump(dumpId, fields);
+    const outcomes = await store.pools.release(settlement.leases);
     const posted = await announce({
       cause: event,
       traceparent,

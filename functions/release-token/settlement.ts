@@ -19,6 +19,8 @@ type Stage = NonNullable<DumpRecord['error']>['stage'];
 export interface Settlement {
   dumpId?: string;
   leases: Lease[];
+  /** The container the event says the dump was for; the store must agree before anything is settled. */
+  container?: { uid: string; container: string };
   /** Set when the dump is stored: this container's switch turns off. */
   dumped?: { uid: string; container: string; dumpId: string };
   /** The record fields to write, given the record as it is now; undefined leaves the record alone. */
@@ -54,6 +56,7 @@ function uploaded(data: DataOf<typeof EventTypes.dumpUploaded>): Settlement {
   return {
     dumpId: data.dumpId,
     leases: data.leases,
+    container: data.target,
     dumped: { uid: data.target.uid, container: data.target.container, dumpId: data.dumpId },
     // Even over a lease-expired failure: the dump is stored and verified, that is what the record must say.
     record: (_current, now) => ({
@@ -73,6 +76,7 @@ function failed(data: DataOf<typeof EventTypes.dumpFailed>, letter: DeadLetter |
   return {
     dumpId: data.dumpId,
     leases: data.leases,
+    container: data.target,
     record: unlessUploaded((now) => ({
       state: 'failed',
       error: { stage: data.stage, code: data.error.code, message: `${data.error.message}${note}` },
@@ -86,12 +90,13 @@ function failed(data: DataOf<typeof EventTypes.dumpFailed>, letter: DeadLetter |
 function gaveUp(
   type: LeaseCarrier,
   letter: DeadLetter,
-  data: { dumpId?: string; leases: Lease[]; files?: DumpFile[] },
+  data: { dumpId?: string; leases: Lease[]; files?: DumpFile[]; target?: { uid: string; container: string } },
 ): Settlement {
   const { stage, fileKept } = deadLetterStage[type];
   return {
     dumpId: data.dumpId,
     leases: data.leases,
+    container: data.target,
     record: unlessUploaded((now) => ({
       state: 'failed',
       error: { stage, code: 'dead-letter', message: describeDeadLetter(letter, type) },
@@ -114,6 +119,7 @@ const Salvage = z
       .catch([])
       .transform((items) => items.flatMap((item) => Lease.safeParse(item).data ?? [])),
     files: z.array(DumpFile).optional().catch(undefined),
+    target: z.object({ uid: z.string(), container: z.string() }).optional().catch(undefined),
   })
   .catch({ leases: [] });
 

@@ -33,6 +33,8 @@ export interface DumpLayout {
 
 export interface UploadDumpDeps {
   store: Store;
+  /** The store's word on the event's leases: nothing is read, uploaded or deleted on an event's word alone. */
+  leases: Pick<Store['pools'], 'prove'>;
   kube: Kubernetes;
   sink: StorageSink;
   events: EventFactory;
@@ -144,6 +146,17 @@ export function createUploadDump(deps: UploadDumpDeps): Handler {
       traceparent: incomingTraceparent(ctx.headers, event as { traceparent?: unknown }),
     };
     const eventLog = logFor(log, event);
+    const { uid, container } = dump.target;
+    const proof = await deps.leases.prove({ ...dump, uid, container, live: true, renew: true });
+    if (!proof.ok) {
+      eventLog.warn({ source: event.source, reason: proof.reason }, 'no live lease: nothing read or deleted');
+      const refusal = new DumpSourceError(
+        'no-live-lease',
+        `dump ${dump.dumpId} holds no live lease: ${proof.reason}`,
+        true,
+      );
+      return failed(dump, refusal, reply);
+    }
     const progress = createProgressWriter(store.records, dump.dumpId, eventLog);
     const bytesTotal = bytesTotalOf(dump);
     try {

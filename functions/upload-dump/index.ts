@@ -14,8 +14,10 @@ const module = defineModule({
   config: uploadDumpConfig,
   create: async (env, { log, events }) => {
     const kubeTimeoutMs = env.HEAPDUMP_KUBE_TIMEOUT_SECONDS * 1000;
+    const store = storeFromConfig(env);
     return createUploadDump({
-      store: storeFromConfig(env),
+      store,
+      leases: store.pools,
       kube: createKubernetes(loadKubeConfig(), { requestTimeoutMs: kubeTimeoutMs }),
       sink: await sinkFromConfig(env),
       events,

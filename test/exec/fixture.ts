@@ -3,43 +3,71 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CloudEvent } from 'cloudevents';
 import type { Kubernetes } from '../../adapters/kubernetes/index.ts';
+import type { Store } from '../../adapters/redis-store/index.ts';
 import { createExecDump, type ExecDumpDeps } from '../../functions/exec-dump/handler.ts';
-import { createEventFactory, type DataOf, EventTypes } from '../../functions/lib/events/index.ts';
+import { createEventFactory, type DataOf, EventTypes, type Lease } from '../../functions/lib/events/index.ts';
 import { type Handler, withErrorMapping } from '../../functions/lib/handler.ts';
 import { createLogger } from '../../functions/lib/log.ts';
 import type { TestKubeEmulator } from '../helpers/kube-emulator.ts';
+import { createLeaseBook, grantInStore } from '../helpers/leases.ts';
 
 export const HPROF_HEADER = 'JAVA PROFILE 1.0.2\0';
 const decideDump = createEventFactory('decide-dump');
 const log = createLogger({ name: 'exec-dump-test', level: process.env.LOG_LEVEL ?? 'silent' });
+
+/** Leases granted by approvedFor, proven by execDumpHandler's default lease proof. */
+export const leaseBook = createLeaseBook();
+
+interface ApprovalOptions {
+  mode?: 'live' | 'collect';
+  dumpId?: string;
+  container?: string;
+  uid?: string;
+  /** The leases the event carries (default: a dump lease granted in leaseBook). */
+  leases?: Lease[];
+}
 
 /** A dump.approved for a pod of the emulator, as decide-dump would send it (with its leases). */
 export function approvedFor(
   emulator: TestKubeEmulator,
   namespace: string,
   pod: string,
-  options: { mode?: 'live' | 'collect'; dumpId?: string; container?: string; uid?: string } = {},
+  options: ApprovalOptions = {},
 ) {
   const object = emulator.pod(namespace, pod);
   if (!object) throw new Error(`no pod ${namespace}/${pod} in the emulator`);
   const dumpId = options.dumpId ?? randomUUID();
+  const uid = options.uid ?? object.metadata.uid;
+  const container = options.container ?? 'app';
+  const leases =
+    options.leases ??
+    leaseBook.grant(dumpId, uid, container, [{ pool: 'dump', leaseId: randomUUID(), fence: 1 }]);
   return decideDump(
     EventTypes.dumpApproved,
     {
       dumpId,
-      target: {
-        namespace,
-        pod,
-        uid: options.uid ?? object.metadata.uid,
-        container: options.container ?? 'app',
-      },
+      target: { namespace, pod, uid, container },
       mode: options.mode ?? 'live',
       reason: 'test',
       trigger: { type: EventTypes.dumpRequested, id: `req-${dumpId}`, reason: 'manual' },
-      leases: [{ pool: 'dump', leaseId: randomUUID(), fence: 1 }],
+      leases,
     },
     { id: `approved-${dumpId}` },
   );
+}
+
+/** A dump.approved whose leases a real store granted, for exec-dump served with that store. */
+export async function approvedInStore(
+  store: Pick<Store, 'pools'>,
+  emulator: TestKubeEmulator,
+  namespace: string,
+  pod: string,
+  options: Omit<ApprovalOptions, 'leases'> = {},
+) {
+  const dumpId = options.dumpId ?? randomUUID();
+  const uid = options.uid ?? emulator.pod(namespace, pod)?.metadata.uid ?? '';
+  const leases = await grantInStore(store, dumpId, uid, options.container ?? 'app');
+  return approvedFor(emulator, namespace, pod, { ...options, dumpId, leases });
 }
 
 /** The real Kubernetes adapter, counting the commands it runs in pods. */
@@ -58,10 +86,13 @@ export function countingExecs(kube: Kubernetes) {
 }
 
 /** exec-dump in this process, its failures mapped to HTTP codes as faas-js-runtime would see them. */
-export function execDumpHandler(deps: Omit<ExecDumpDeps, 'events' | 'log'>): Handler {
+export function execDumpHandler(
+  deps: Omit<ExecDumpDeps, 'events' | 'log' | 'leases'> & Partial<ExecDumpDeps>,
+): Handler {
   return withErrorMapping(
     createExecDump({
       events: createEventFactory('exec-dump'),
+      leases: leaseBook,
       log,
       timeouts: { settleMs: 300, commandMs: 30_000, dumpMs: 60_000 },
       ...deps,

@@ -12,7 +12,7 @@ import { postEvent } from '../broker/services.ts';
 import { type FunctionServer, startFunctionServer } from '../helpers/function-server.ts';
 import { startTestKubeEmulator, type TestKubeEmulator } from '../helpers/kube-emulator.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
-import { approvedFor, type Captured, volumeFiles } from './fixture.ts';
+import { approvedInStore, type Captured, volumeFiles } from './fixture.ts';
 
 const prefix = `exec-http-${process.pid}:`;
 const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
@@ -61,6 +61,9 @@ afterAll(async () => {
   await Promise.all([emulator?.stop(), redis?.stop()]);
 });
 
+/** The functions' store, where the test grants each approval's leases as decide-dump would. */
+const grants = () => redis.store({ prefix, pools: { dump: { capacity: 100 }, upload: { capacity: 100 } } });
+
 async function send(server: FunctionServer, event: CloudEvent<unknown>) {
   const response = await postEvent(server.url, event, { headers: { traceparent } });
   const text = await response.text();
@@ -71,7 +74,7 @@ async function send(server: FunctionServer, event: CloudEvent<unknown>) {
 
 describe('exec-dump over HTTP', () => {
   it('answers dump.approved with dump.captured on the same trace, and records the capture', async () => {
-    const approved = approvedFor(emulator, 'dumps', 'jvm');
+    const approved = await approvedInStore(grants(), emulator, 'dumps', 'jvm');
     const dumpId = approved.data!.dumpId;
     await expect
       .poll(async () => (await send(fn, approved)).reply?.type, { timeout: 30_000, interval: 500 })
@@ -90,16 +93,20 @@ describe('exec-dump over HTTP', () => {
     expect(onHost.map((f) => ({ path: `/dumps/${f.name}`, bytes: f.bytes }))).toEqual(data.files);
     const record = await redis.store({ prefix }).records.getDump(dumpId);
     expect(record).toMatchObject({ state: 'captured', files: data.files, rawBytes: data.files[0]!.bytes });
+    await grants().pools.release(approved.data!.leases); // as release-token would: the container is free again
   });
 
   it('answers 422 (not retried) for annotations that try to leave the dump dir', async () => {
-    const { status, text } = await send(fn, approvedFor(emulator, 'dumps', 'bad-dir'));
+    const { status, text } = await send(fn, await approvedInStore(grants(), emulator, 'dumps', 'bad-dir'));
     expect(status).toBe(422);
     expect(text).toContain('heapdump.dev/dump-dir');
   });
 
   it('answers 503 (retried) when the API server cannot be reached', async () => {
-    const { status, text } = await send(noApiServer, approvedFor(emulator, 'dumps', 'jvm'));
+    const { status, text } = await send(
+      noApiServer,
+      await approvedInStore(grants(), emulator, 'dumps', 'jvm'),
+    );
     expect(status).toBe(503);
     expect(text).toContain('unreachable');
   });

@@ -61,13 +61,24 @@ export function useReleaseFixture() {
         log: pino({ level: 'silent' }),
       }),
 
-    /** Takes a dump and an upload token for a new dump, as decide-dump does. */
-    async acquire(ttlMs?: number): Promise<Held> {
+    /**
+     * Takes a dump and an upload token for a new dump and binds the container to it, as decide-dump does;
+     * the container is chainEvent's unless given (one dump per container at a time).
+     */
+    async acquire(ttlMs?: number, container: { uid: string; container: string } = target): Promise<Held> {
       const dumpId = randomUUID();
       const claims = (['dump', 'upload'] as const).map((pool) => ({ pool, leaseId: randomUUID(), ttlMs }));
       const result = await state.store.pools.acquire(claims, { dumpId, target: 'shop/checkout/app' });
       if (!result.ok) throw new Error(`no token left in ${result.pool}`);
-      return { dumpId, leases: result.leases.map(({ pool, leaseId, fence }) => ({ pool, leaseId, fence })) };
+      const leases = result.leases.map(({ pool, leaseId, fence }) => ({ pool, leaseId, fence }));
+      const other = await state.store.pools.bindContainer(
+        container.uid,
+        container.container,
+        dumpId,
+        leases[0]!,
+      );
+      if (other) throw new Error(`the container is bound to dump ${other}`);
+      return { dumpId, leases };
     },
 
     /** Leases still held and not expired, in both pools. */

@@ -59,7 +59,11 @@ async function acquire(ttlMs?: number): Promise<{ dumpId: string; leases: Lease[
   const claims = (['dump', 'upload'] as const).map((pool) => ({ pool, leaseId: randomUUID(), ttlMs }));
   const result = await store.pools.acquire(claims, { dumpId, target: 'shop/checkout-7d9f8-abcde/app' });
   if (!result.ok) throw new Error(`no token left in ${result.pool}`);
-  return { dumpId, leases: result.leases.map(({ pool, leaseId, fence }) => ({ pool, leaseId, fence })) };
+  const leases = result.leases.map(({ pool, leaseId, fence }) => ({ pool, leaseId, fence }));
+  // Bound to the container of the samples, as decide-dump binds it.
+  const { uid, container } = samples[EventTypes.dumpUploaded].target;
+  await store.pools.bindContainer(uid, container, dumpId, leases[0]!);
+  return { dumpId, leases };
 }
 
 const held = async () => (await store.pools.holders('dump')).filter((h) => !h.expired);

@@ -76,9 +76,9 @@ afterAll(async () => {
 describe('upload-dump over HTTP (faas-js-runtime)', () => {
   it('killed mid-upload, a new instance resumes the redelivered event from the checkpoint', async () => {
     const dump = await stack.writeDump('orders', 'http.hprof', 96 * MiB, 13);
-    const event = stack.captured('orders', [dump]);
-    const dumpId = (event.data as { dumpId: string }).dumpId;
     const store = stack.redis.store({ prefix });
+    const event = await stack.capturedInStore(store, 'orders', [dump]);
+    const dumpId = (event.data as { dumpId: string }).dumpId;
     const committed = async () =>
       (await store.records.loadCheckpoint<UploadState>(dumpId))?.current?.segments.length ?? 0;
 

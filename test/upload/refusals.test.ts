@@ -148,8 +148,7 @@ spec:
     expect(changed).toMatchObject({ error: { code: 'source-changed' }, fileKept: true });
     expect(changed.error.message).toContain(`holds ${dump.bytes} bytes, but ${dump.bytes + 1} were captured`);
 
-    const event = stack.captured('orders', [dump]);
-    const replaced = withData(event, { target: { ...stack.target('orders'), uid: 'another-pod-uid' } });
+    const replaced = stack.captured('orders', [dump], undefined, undefined, 'another-pod-uid');
     expect(dataOf(await handle(replaced), 'failed')).toMatchObject({
       error: { code: 'pod-replaced' },
       fileKept: false,

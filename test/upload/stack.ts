@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { CloudEvent } from 'cloudevents';
 import { createKubernetes } from '../../adapters/kubernetes/index.ts';
 import { type Clock, systemClock } from '../../adapters/pipeline/clock.ts';
+import type { Store } from '../../adapters/redis-store/index.ts';
 import type { StorageSink } from '../../adapters/storage/types.ts';
 import {
   type AnyCloudEvent,
@@ -13,11 +14,13 @@ import {
   type DataOf,
   type DumpFile,
   EventTypes,
+  type Lease,
   type Target,
 } from '../../functions/lib/events/index.ts';
 import { createLogger } from '../../functions/lib/log.ts';
 import { createUploadDump, type UploadDumpDeps } from '../../functions/upload-dump/handler.ts';
 import { startTestKubeEmulator, type TestKubeEmulator } from '../helpers/kube-emulator.ts';
+import { createLeaseBook, grantInStore } from '../helpers/leases.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis.ts';
 import { seededData } from '../storage/dump-data.ts';
 
@@ -66,6 +69,8 @@ export async function startUploadStack() {
     podsFile: join(import.meta.dirname, '../fixtures/pods/upload.yaml'),
   });
   const execDumpEvents = createEventFactory('exec-dump');
+  /** Leases granted by captured(), proven by uploadDump()'s default lease proof. */
+  const leaseBook = createLeaseBook();
   let dumps = 0;
 
   const target = (pod: string): Target => ({
@@ -98,23 +103,42 @@ export async function startUploadStack() {
         sha256: hash.digest('hex'),
       };
     },
-    /** dump.captured as exec-dump sends it; a fresh dump id each time unless given. */
-    captured(pod: string, files: DumpFile[], dumpId = `dump-${process.pid}-${++dumps}`): AnyCloudEvent {
+    /**
+     * dump.captured as exec-dump sends it; a fresh dump id each time unless given. `uid` is the pod's the
+     * dump was approved for (another than the pod's now: the pod was replaced since).
+     */
+    captured(
+      pod: string,
+      files: DumpFile[],
+      dumpId = `dump-${process.pid}-${++dumps}`,
+      held?: Lease[],
+      uid = target(pod).uid,
+    ): AnyCloudEvent {
       return execDumpEvents(EventTypes.dumpCaptured, {
         dumpId,
-        target: target(pod),
+        target: { ...target(pod), uid },
+        leases: held ?? leaseBook.grant(dumpId, uid, 'app', leases),
         mode: 'live',
         trigger: { type: EventTypes.alertFiring, id: 'fp1:2026-11-23T10:00:00Z', reason: 'HeapHigh' },
         files: files.map(({ path, bytes }) => ({ path, bytes })),
         metadata: { jvm: { version: '17.0.15', flags: ['-Xmx64m'] }, node: 'kube-emulator' },
-        leases,
       }) as unknown as AnyCloudEvent;
+    },
+    /** dump.captured whose leases a real store granted, for upload-dump served with that store. */
+    async capturedInStore(
+      store: Pick<Store, 'pools'>,
+      pod: string,
+      files: DumpFile[],
+    ): Promise<AnyCloudEvent> {
+      const dumpId = `dump-${process.pid}-${++dumps}`;
+      return this.captured(pod, files, dumpId, await grantInStore(store, dumpId, target(pod).uid, 'app'));
     },
     /** upload-dump as the runtime builds it, with the given sink and test knobs; its store is a fresh prefix. */
     uploadDump(options: { sink: StorageSink } & Partial<UploadDumpDeps>) {
       const store = redis.store();
       const handle = createUploadDump({
         store,
+        leases: leaseBook,
         kube: createKubernetes(emulator.kubeConfig('upload-dump')),
         events: createEventFactory('upload-dump'),
         log: createLogger({ name: 'upload-dump', level: process.env.LOG_LEVEL ?? 'silent' }),
