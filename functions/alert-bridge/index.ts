@@ -20,11 +20,12 @@ let bridge: AlertBridge | undefined;
 /** faas-js-runtime calls init once; the request body limit is the runtime's (FUNC_BODY_LIMIT, default 1 MiB). */
 export async function init(): Promise<void> {
   const env = loadConfig(config);
+  const log = createLogger({ name: meta.name, level: env.LOG_LEVEL });
   bridge = createAlertBridge({
     token: env.ALERT_BRIDGE_TOKEN,
-    events: createEventFactory(meta.name),
+    events: createEventFactory(meta.name, { warn: (message, fields) => log.warn(fields, message) }),
     postToSink: sinkPosterFromConfig(env, meta.name),
-    log: createLogger({ name: meta.name, level: env.LOG_LEVEL }),
+    log,
   });
 }
 

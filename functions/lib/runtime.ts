@@ -30,7 +30,8 @@ export function defineModule<S extends z.ZodType>(options: {
         name: options.meta.name,
         level: (config as { LOG_LEVEL?: string }).LOG_LEVEL,
       });
-      const base = { log, events: createEventFactory(options.meta.name) };
+      const warn = (message: string, fields: Record<string, unknown>) => log.warn(fields, message);
+      const base = { log, events: createEventFactory(options.meta.name, { warn }) };
       handler = withErrorMapping(await options.create(config, base), log);
     },
     handle: ((ctx, event) => {

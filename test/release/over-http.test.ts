@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type CloudEvent, HTTP } from 'cloudevents';
+import { CloudEvent, HTTP } from 'cloudevents';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Store } from '../../adapters/redis-store/index.ts';
 import { createEventFactory, EventTypes, type Lease, traceIdOf } from '../../functions/lib/events/index.ts';
@@ -87,6 +87,25 @@ describe('release-token over HTTP', () => {
     expect(traceIdOf(post?.headers.traceparent as string)).toBe(traceIdOf(traceparent));
     expect(post?.event.data).toMatchObject({ leaseIds: lease.leases.map((l) => l.leaseId) });
   });
+
+  it.each([
+    ['a newline', 'vendor=1\nx-injected: yes'],
+    ['600 characters', `vendor=${'x'.repeat(593)}`],
+  ])(
+    'drops a tracestate with %s (never copied into token.released) and settles as usual',
+    async (_what, bad) => {
+      const lease = await acquire();
+      const uploaded = createEventFactory('upload-dump')(EventTypes.dumpUploaded, {
+        ...samples[EventTypes.dumpUploaded],
+        ...lease,
+      });
+      const forged = new CloudEvent({ ...uploaded.toJSON(), tracestate: bad }, false);
+      expect(await send(forged, 'structured')).toEqual({ status: 204, body: '' });
+      expect(await held()).toEqual([]);
+      expect(sink.posted).toHaveLength(1);
+      expect(sink.posted[0]!.event.tracestate).toBeUndefined();
+    },
+  );
 
   it('takes a dead letter with the knativeerror* extensions Knative adds, in structured mode too', async () => {
     const lease = await acquire();

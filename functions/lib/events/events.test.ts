@@ -130,6 +130,34 @@ describe('constructors', () => {
     expect(effect.subject).toBe('shop/checkout-7d9f8-abcde/app');
   });
 
+  it.each([
+    ['tracestate', 'vendor=ok\r\nx-injected: 1'],
+    ['tracestate', `a=${'x'.repeat(600)}`],
+    ['tracestate', 'no equals sign'],
+    ['dumpid', 'dump\nid'],
+    ['dumpid', '../../etc/passwd'],
+    ['subject', 'shop/pod/app\r\nx-injected: 1'],
+  ])('drop a %s the cause carries that breaks its spec, with a warning, and copy a good one', (name, bad) => {
+    const warnings: string[] = [];
+    const factory = createEventFactory('test', { warn: (message) => warnings.push(message) });
+    const cause = { ...build(EventTypes.sweep, {}).toJSON(), [name]: bad } as never;
+    const effect = factory(EventTypes.tokenReleased, samples[EventTypes.tokenReleased], { cause });
+    expect((effect as unknown as Record<string, unknown>)[name]).toBeUndefined();
+    expect(warnings.join('\n')).toContain(name);
+
+    const good = {
+      tracestate: 'rojo=00f067aa0ba902b7,congo=t61rcWkgMzE',
+      dumpid: samples[EventTypes.dumpApproved].dumpId,
+      subject: 'shop/api-1/app',
+    };
+    const fine = {
+      ...build(EventTypes.sweep, {}).toJSON(),
+      [name]: good[name as keyof typeof good],
+    } as never;
+    const copied = factory(EventTypes.tokenReleased, samples[EventTypes.tokenReleased], { cause: fine });
+    expect((copied as unknown as Record<string, unknown>)[name]).toBe(good[name as keyof typeof good]);
+  });
+
   it('prefer the traceparent of the HTTP header over the extension', () => {
     const cause = build(EventTypes.sweep, {});
     const header = '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01';

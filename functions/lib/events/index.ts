@@ -2,9 +2,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { CloudEvent, type CloudEventV1 } from 'cloudevents';
 import { ZodError } from 'zod';
 import { BadRequestError, describeZodError, PermanentError } from '../errors.ts';
-import { subjectOf } from './names.ts';
+import { dumpId as dumpIdSchema, subjectOf } from './names.ts';
 import { type DataOf, type EventType, type InputOf, isEventType, schemas } from './schemas.ts';
-import { childTraceparent, incomingTraceparent, type RandomHex, randomHex } from './trace.ts';
+import { childTraceparent, incomingTraceparent, isTracestate, type RandomHex, randomHex } from './trace.ts';
 
 export * from './names.ts';
 export * from './schemas.ts';
@@ -36,16 +36,43 @@ export type EventFactory = <T extends EventType>(
 ) => CloudEvent<DataOf<T>>;
 
 /**
+ * What a reply may copy from its cause, each checked against its spec: anyone can send the cause, and a
+ * value that breaks a header (a newline) or our id format must not travel on. A subject is a Kubernetes
+ * path or `<namespace>/<pod>/<container>`: visible ASCII, bounded.
+ */
+const copiedExtensions: Record<'tracestate' | 'dumpid' | 'subject', (value: unknown) => boolean> = {
+  tracestate: isTracestate,
+  dumpid: (value) => dumpIdSchema.safeParse(value).success,
+  subject: (value) => typeof value === 'string' && /^[\x21-\x7e]{1,512}$/.test(value),
+};
+
+/**
  * Events are built only here. A reply caused by an event gets an id derived from the cause, so a retried
  * delivery produces the same reply id and CloudEvents dedupe (source + id) holds across the chain.
  */
 export function createEventFactory(
   functionName: string,
-  options: { random?: Randomness; clock?: () => Date } = {},
+  options: {
+    random?: Randomness;
+    clock?: () => Date;
+    /** Told of every extension value of a cause that was dropped instead of copied. */
+    warn?: (message: string, fields: Record<string, unknown>) => void;
+  } = {},
 ): EventFactory {
   const source = `/heapdump/${functionName}`;
   const random = options.random ?? realRandomness;
   const clock = options.clock ?? (() => new Date());
+  const fromCause = (cause: AnyCloudEvent | undefined, name: keyof typeof copiedExtensions) => {
+    const value = cause?.[name];
+    if (value === undefined) return undefined;
+    if (copiedExtensions[name](value)) return value as string;
+    options.warn?.(`dropped the cause's ${name}: it breaks its spec`, {
+      source: cause?.source,
+      id: cause?.id,
+      [name]: String(value).slice(0, 100),
+    });
+    return undefined;
+  };
   return (type, input, build = {}) => {
     let data: DataOf<typeof type>;
     try {
@@ -62,13 +89,14 @@ export function createEventFactory(
         ? createHash('sha256').update(`${cause.source}\n${cause.id}\n${type}`).digest('hex').slice(0, 32)
         : random.uuid());
     const fields = (data ?? {}) as Record<string, unknown>;
-    const dumpid = typeof fields.dumpId === 'string' ? fields.dumpId : (cause?.dumpid as string | undefined);
+    const dumpid = typeof fields.dumpId === 'string' ? fields.dumpId : fromCause(cause, 'dumpid');
+    const tracestate = fromCause(cause, 'tracestate');
     const target = (fields.target ?? fields) as { namespace?: string; pod?: string; container?: string };
     const subject =
       build.subject ??
       (target.namespace && target.pod
         ? subjectOf(target as { namespace: string; pod: string })
-        : cause?.subject);
+        : fromCause(cause, 'subject'));
     return new CloudEvent<DataOf<typeof type>>({
       specversion: '1.0',
       id,
@@ -82,7 +110,7 @@ export function createEventFactory(
         build.traceparent ?? incomingTraceparent(undefined, cause as { traceparent?: unknown } | undefined),
         random.hex,
       ),
-      ...(typeof cause?.tracestate === 'string' ? { tracestate: cause.tracestate } : {}),
+      ...(tracestate ? { tracestate } : {}),
       ...(dumpid ? { dumpid } : {}),
     });
   };

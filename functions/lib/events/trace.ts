@@ -32,3 +32,14 @@ export function incomingTraceparent(
   if (isTraceparent(value)) return value;
   return isTraceparent(event?.traceparent) ? event.traceparent : undefined;
 }
+
+// W3C trace context, tracestate: up to 32 `key=value` members, 512 characters at most; a key is a
+// lowercase name, optionally `tenant@system`; a value is printable ASCII without `,` and `=`.
+const TRACESTATE_MEMBER =
+  /^[a-z0-9][_0-9a-z\-*/]{0,240}(@[a-z][_0-9a-z\-*/]{0,13})?=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
+
+export function isTracestate(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > 512) return false;
+  const members = value.split(',').map((member) => member.trim());
+  return members.length <= 32 && members.every((member) => TRACESTATE_MEMBER.test(member));
+}
