@@ -60,7 +60,7 @@ kind load docker-image "$IMAGE" --name "$KIND_CLUSTER"
 
 step "infra, secrets, functions, eventing: docs/deploy.md steps 2-5"
 kubectl apply -k infra/
-kubectl apply -k infra/alerting/prometheus-operator/
+kubectl apply -k test/cluster/alerting/   # infra/alerting/prometheus-operator + release: kps
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 kubectl -n $NS create secret generic heapdump-redis --from-literal=token="$(openssl rand -hex 32)"
 ssh-keygen -q -t ed25519 -N '' -C heapdump-sftp -f "$tmp/sftp_host"
