@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerDemo } from './demo.ts';
 import { registerDev } from './dev.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerEmulator } from './emulator.ts';
 import { registerList } from './list.ts';
 import { registerReset } from './reset.ts';
@@ -21,6 +22,7 @@ export const commands: RegisterCommand[] = [
   registerList,
   registerWatch,
   registerTrace,
+  registerDoctor,
   registerEmulator,
   registerDev,
   registerDemo,

@@ -8,6 +8,8 @@ import type { Authorizer, TokenGrant } from './auth.ts';
 import { discoveryDocument } from './discovery.ts';
 import { chooseSubprotocol, parseExecQuery, runExecSession } from './exec-session.ts';
 import { PodManifest } from './manifests.ts';
+import { createObjectRoutes } from './object-routes.ts';
+import type { ObjectStore } from './object-store.ts';
 import type { PodRegistry } from './pod-registry.ts';
 import type { PodObject } from './pod-runtime.ts';
 import { parseFieldSelector, parseLabelSelector, SelectorError } from './selectors.ts';
@@ -33,6 +35,8 @@ export interface ApiServerOptions {
   registry: PodRegistry;
   pods: PodController;
   authorizer: Authorizer;
+  /** Objects of other kinds (namespaces, secrets, RBAC, CRDs and their objects), served read-only. */
+  objects: ObjectStore;
   execHighWaterMark: number;
   tls: ServingCertificate;
   log: Logger;
@@ -42,9 +46,13 @@ const namespacesPath = /^\/api\/v1\/namespaces(?:\/([^/]+))?$/;
 const podsPath = /^\/api\/v1\/(?:namespaces\/([^/]+)\/)?pods(?:\/([^/]+)(?:\/(exec))?)?$/;
 const maxBodyBytes = 1 << 20;
 
-/** The HTTP face of the emulator: discovery, pods (get, list, watch, create, delete) and pods/exec. */
+/**
+ * The HTTP face of the emulator: discovery, pods (get, list, watch, create, delete) and pods/exec, the
+ * stored objects (get, list) and SubjectAccessReview.
+ */
 export function createApiServer(options: ApiServerOptions): Server {
-  const { registry, authorizer, log } = options;
+  const { registry, authorizer, objects, log } = options;
+  const objectRoutes = createObjectRoutes(objects, authorizer);
   const wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (offered) => chooseSubprotocol(offered) ?? false,
@@ -67,7 +75,7 @@ export function createApiServer(options: ApiServerOptions): Server {
     if (['/healthz', '/livez', '/readyz'].includes(url.pathname)) return void response.end('ok');
     const grant = authorizer.authenticate(request.headers.authorization);
     const serverAddress = `${request.socket.localAddress}:${request.socket.localPort}`;
-    const document = discoveryDocument(url.pathname, serverAddress);
+    const document = discoveryDocument(url.pathname, serverAddress, objects.types());
     if (url.pathname === '/openapi/v2' && /protobuf/.test(request.headers.accept ?? '')) {
       // kubectl asks for protobuf: an empty message is an empty OpenAPI document (no schemas to validate against).
       response.writeHead(200, {
@@ -78,9 +86,19 @@ export function createApiServer(options: ApiServerOptions): Server {
     if (document && request.method === 'GET') return sendJson(response, 200, document);
     const method = request.method ?? 'GET';
     const namespacesMatch = namespacesPath.exec(url.pathname);
-    if (namespacesMatch && method === 'GET') return serveNamespaces(grant, response, namespacesMatch[1]);
+    if (namespacesMatch && method === 'GET') return serveNamespaces(grant, response, url, namespacesMatch[1]);
     const match = podsPath.exec(url.pathname);
-    if (!match) throw pathNotFound();
+    if (!match) {
+      const answer = await objectRoutes({
+        method,
+        url,
+        grant,
+        accept: request.headers.accept,
+        readJson: () => readJson(request),
+      });
+      if (!answer) throw pathNotFound();
+      return sendJson(response, answer.code, answer.body);
+    }
     const [, namespace, name, subresource] = match;
     if (subresource)
       throw badRequest('exec needs a WebSocket upgrade (subprotocol v5.channel.k8s.io or v4.channel.k8s.io)');
@@ -134,24 +152,45 @@ export function createApiServer(options: ApiServerOptions): Server {
     return sendObject(request, response, url, items, list);
   }
 
-  /** Namespaces exist as far as pods use them (plus `default`), read-only: kubectl asks when a pod is missing. */
-  function serveNamespaces(grant: TokenGrant, response: ServerResponse, name: string | undefined): void {
+  /**
+   * Namespaces exist as stored (with their labels) or as far as pods use them (plus `default`), read-only:
+   * kubectl asks when a pod is missing.
+   */
+  function serveNamespaces(
+    grant: TokenGrant,
+    response: ServerResponse,
+    url: URL,
+    name: string | undefined,
+  ): void {
     authorizer.authorize(grant, name ? 'get' : 'list', 'namespaces', undefined, name);
-    const names = [...new Set(['default', ...registry.list().map((pod) => pod.metadata.namespace)])].sort();
-    const namespaceObject = (namespace: string) => ({
-      kind: 'Namespace',
-      apiVersion: 'v1',
-      metadata: { name: namespace, labels: { 'kubernetes.io/metadata.name': namespace } },
-      spec: { finalizers: ['kubernetes'] },
-      status: { phase: 'Active' },
-    });
+    const namespaceType = objects.typeOf('v1', 'Namespace')!;
+    const stored = new Map(objects.list(namespaceType).map((object) => [object.metadata.name, object]));
+    const used = ['default', ...registry.list().map((pod) => pod.metadata.namespace), ...stored.keys()];
+    const names = [...new Set(used)].sort();
+    const namespaceObject = (namespace: string) => {
+      const object = stored.get(namespace);
+      return {
+        kind: 'Namespace',
+        apiVersion: 'v1',
+        ...object,
+        metadata: {
+          ...object?.metadata,
+          name: namespace,
+          labels: { ...object?.metadata.labels, 'kubernetes.io/metadata.name': namespace },
+        },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
+      };
+    };
     if (name && !names.includes(name)) throw notFound('namespaces', name);
+    const labels = parseSelector(() => parseLabelSelector(url.searchParams.get('labelSelector')));
     const list = {
       kind: 'NamespaceList',
       apiVersion: 'v1',
       metadata: { resourceVersion: registry.resourceVersion },
     };
-    sendJson(response, 200, name ? namespaceObject(name) : { ...list, items: names.map(namespaceObject) });
+    const items = names.map(namespaceObject).filter((namespace) => labels(namespace as unknown as PodObject));
+    sendJson(response, 200, name ? namespaceObject(name) : { ...list, items });
   }
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -7,6 +7,10 @@ export interface AccessRule {
   verbs: string[];
   /** `pods`, `pods/exec` or `*`. */
   resources: string[];
+  /** API groups; default the core group (`''`), or any group when `resources` is `*`. */
+  apiGroups?: string[];
+  /** Where the rule applies (as a RoleBinding would bind it); default: every namespace. */
+  namespaces?: string[];
 }
 
 export interface TokenGrant {
@@ -45,12 +49,38 @@ function randomToken(): string {
 export interface Authorizer {
   /** The grant of the request's bearer token; throws a 401 Status without a valid one. */
   authenticate(authorization: string | undefined): TokenGrant;
-  /** Throws a 403 Status unless the grant allows `verb` on `resource`. */
-  authorize(grant: TokenGrant, verb: string, resource: string, namespace?: string, name?: string): void;
+  /** Throws a 403 Status unless the grant allows `verb` on `resource` (of API `group`, default core). */
+  authorize(
+    grant: TokenGrant,
+    verb: string,
+    resource: string,
+    namespace?: string,
+    name?: string,
+    group?: string,
+  ): void;
+  /** Whether the rules of `user` (its tokens' and those added by grant()) allow `verb` on `resource`. */
+  allows(user: string, verb: string, resource: string, namespace?: string, group?: string): boolean;
+  /** Adds rules for a user, e.g. a service account that has no token here (SubjectAccessReviews ask about it). */
+  grant(user: string, rules: AccessRule[]): void;
 }
 
 export function createAuthorizer(grants: Iterable<TokenGrant>): Authorizer {
   const all = [...grants];
+  const added = new Map<string, AccessRule[]>();
+  const rulesOf = (user: string) => [
+    ...all.filter((candidate) => candidate.user === user).flatMap((candidate) => candidate.rules),
+    ...(added.get(user) ?? []),
+  ];
+  const allows = (user: string, verb: string, resource: string, namespace?: string, group = '') =>
+    rulesOf(user).some(
+      (rule) =>
+        (rule.verbs.includes('*') || rule.verbs.includes(verb)) &&
+        (rule.resources.includes('*') || rule.resources.includes(resource)) &&
+        (rule.apiGroups ?? (rule.resources.includes('*') ? ['*'] : [''])).some(
+          (g) => g === '*' || g === group,
+        ) &&
+        (!rule.namespaces || (namespace !== undefined && rule.namespaces.includes(namespace))),
+    );
   return {
     authenticate(authorization) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
@@ -62,13 +92,13 @@ export function createAuthorizer(grants: Iterable<TokenGrant>): Authorizer {
       if (!grant) throw unauthorized();
       return grant;
     },
-    authorize(grant, verb, resource, namespace, name) {
-      const allowed = grant.rules.some(
-        (rule) =>
-          (rule.verbs.includes('*') || rule.verbs.includes(verb)) &&
-          (rule.resources.includes('*') || rule.resources.includes(resource)),
-      );
-      if (!allowed) throw forbidden(grant.user, verb, resource, namespace, name);
+    authorize(grant, verb, resource, namespace, name, group) {
+      if (!allows(grant.user, verb, resource, namespace, group))
+        throw forbidden(grant.user, verb, resource, namespace, name);
+    },
+    allows,
+    grant(user, rules) {
+      added.set(user, [...(added.get(user) ?? []), ...rules]);
     },
   };
 }

@@ -4,17 +4,19 @@ import { dirname, join } from 'node:path';
 import { createLogger, type Logger } from '../../functions/lib/log.ts';
 import { createApiServer } from './api-server.ts';
 import { createApiServerSource } from './apiserver-source.ts';
-import { createAuthorizer, defaultTokenGrants, type TokenGrant } from './auth.ts';
+import { type AccessRule, createAuthorizer, defaultTokenGrants, type TokenGrant } from './auth.ts';
 import type { RestartTiming } from './container-runner.ts';
 import { kubeconfigYaml } from './kubeconfig.ts';
 import { type PodManifest, parsePodManifests, readPodManifests } from './manifests.ts';
+import { type KubeObject, ObjectStore } from './object-store.ts';
 import { PodRegistry } from './pod-registry.ts';
 import { type PodObject, PodRuntime } from './pod-runtime.ts';
 import { detectIsolation, type Isolation } from './sandbox.ts';
 import { createServingCertificate } from './tls.ts';
 
-export { defaultTokenGrants, type TokenGrant } from './auth.ts';
+export { type AccessRule, defaultTokenGrants, type TokenGrant } from './auth.ts';
 export type { PodManifest } from './manifests.ts';
+export type { KubeObject, ObjectStore } from './object-store.ts';
 export type { PodObject } from './pod-runtime.ts';
 export type { Isolation } from './sandbox.ts';
 
@@ -22,6 +24,8 @@ export interface KubeEmulatorOptions {
   /** Pod manifests: parsed, YAML text, or read from `podsFile`. */
   pods?: PodManifest[] | string;
   podsFile?: string;
+  /** Objects of other kinds, parsed or YAML text: namespaces, secrets, RBAC, CRDs and their objects. */
+  objects?: KubeObject[] | string;
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
@@ -51,6 +55,10 @@ export interface KubeEmulator {
   /** Token values by name (`admin`, `decide-dump`, `exec-dump`, `upload-dump`, ...). */
   tokens: Record<string, string>;
   isolation: Isolation;
+  /** The stored objects besides pods: tests put, change and remove them while the emulator runs. */
+  objects: ObjectStore;
+  /** Adds rules for a user (e.g. `system:serviceaccount:heapdump:heapdump-pod-watcher`), for SubjectAccessReviews. */
+  grant(user: string, rules: AccessRule[]): void;
   /** A kubeconfig for one of the tokens, e.g. to give a function exactly its own RBAC. */
   kubeconfigFor(tokenName: string): string;
   writeKubeconfig(path: string, tokenName?: string): Promise<void>;
@@ -75,6 +83,8 @@ const defaultTiming: RestartTiming = {
 /** Starts the Kubernetes API emulator: pods as local processes, the API on loopback, ready for kubectl. */
 export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
   const log = options.log ?? createLogger({ name: 'kube-emulator', level: process.env.LOG_LEVEL ?? 'warn' });
+  const objects = new ObjectStore();
+  objects.load(options.objects ?? []); // before anything is started: a bad object leaves nothing behind
   const isolation = options.isolation ?? (await detectIsolation());
   const stateDir = options.stateDir ?? (await mkdtemp('/var/tmp/heapdump-kube-emulator-'));
   const grants = options.tokens ?? defaultTokenGrants();
@@ -109,11 +119,13 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     return object;
   };
 
+  const authorizer = createAuthorizer(Object.values(grants));
   const tls = await createServingCertificate(stateDir);
   const server = createApiServer({
     registry,
     pods: { create: async (manifest) => (await addPods([manifest]))[0]!, delete: deletePod },
-    authorizer: createAuthorizer(Object.values(grants)),
+    authorizer,
+    objects,
     execHighWaterMark: options.execHighWaterMark ?? 1 << 20,
     tls,
     log,
@@ -156,6 +168,8 @@ export async function startKubeEmulator(options: KubeEmulatorOptions = {}): Prom
     kubeconfigPath,
     tokens: Object.fromEntries(Object.entries(grants).map(([name, grant]) => [name, grant.token])),
     isolation,
+    objects,
+    grant: (user, rules) => authorizer.grant(user, rules),
     kubeconfigFor,
     writeKubeconfig,
     setSink: (sink, selector) => source.setSink(sink, selector),
