@@ -69,6 +69,8 @@ export function createIngress({ triggers, trace, deliver, track }: IngressDeps) 
     let event: Event;
     try {
       event = eventFromMessage(request.headers, body);
+      // The chain speaks CloudEvents 1.0 only; the SDK would take any specversion it is given.
+      if (event.specversion !== '1.0') throw new Error(`specversion ${String(event.specversion)} is not 1.0`);
     } catch (error) {
       response
         .writeHead(400, { 'content-type': 'text/plain' })

@@ -111,6 +111,15 @@ describe('ingress', () => {
     });
     expect(noSource.status).toBe(400);
     expect(await noSource.text()).toMatch(/source/);
+    for (const specversion of ['0.1', '0.3']) {
+      const old = await fetch(broker.url, {
+        method: 'POST',
+        headers: { 'ce-id': '1', 'ce-type': 't', 'ce-source': '/x', 'ce-specversion': specversion },
+        body: '',
+      });
+      expect(old.status, specversion).toBe(400);
+      expect(await old.text()).toMatch(/specversion/);
+    }
     expect((await fetch(broker.url)).status).toBe(405);
     expect(services.of('recorder')).toHaveLength(0);
   });
