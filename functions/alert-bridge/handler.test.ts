@@ -110,3 +110,31 @@ describe('alert-bridge', () => {
     });
   });
 });
+
+describe('a webhook with many alerts', () => {
+  it('posts them with bounded concurrency, all of them', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const posted: string[] = [];
+    const slowSink = async (event: CloudEvent<unknown>) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      posted.push(event.id);
+      inFlight--;
+    };
+    const alerts = Array.from({ length: 60 }, (_, i) =>
+      alert({ pod: `pod-${i}` }, { fingerprint: `fp${String(i).padStart(14, '0')}` }),
+    );
+    const many = createAlertBridge({
+      token,
+      events: createEventFactory('alert-bridge'),
+      postToSink: slowSink,
+      log: createLogger({ level: 'silent' }),
+    });
+    expect((await many(auth, { ...seed, alerts })).forwarded).toBe(60);
+    expect(new Set(posted).size).toBe(60);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(8);
+  });
+});

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { mapOrdered } from '../../adapters/pipeline/ordered-map.ts';
 import { BadRequestError, TransientError, UnauthorizedError } from '../lib/errors.ts';
 import { type EventFactory, EventTypes } from '../lib/events/index.ts';
 import type { FunctionContext } from '../lib/handler.ts';
@@ -26,6 +27,12 @@ export type AlertBridge = (
   body: unknown,
 ) => Promise<Summary>;
 
+const POST_CONCURRENCY = 8;
+
+async function* iterate<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
@@ -49,11 +56,18 @@ export function createAlertBridge(deps: AlertBridgeDeps): AlertBridge {
       deps.log.warn({ problems: sorted.problems.slice(0, 10) }, 'dropped alerts with invalid labels');
     }
     const events = sorted.firing.map(({ id, data }) => deps.events(EventTypes.alertFiring, data, { id }));
-    const posted = await Promise.allSettled(events.map((event) => deps.postToSink(event)));
-    const failed = posted.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    // A webhook may carry hundreds of alerts: a few posts at a time, each one tried, failures collected.
+    const failed: Error[] = [];
+    const attempts = mapOrdered(iterate(events), POST_CONCURRENCY, (event) =>
+      deps.postToSink(event).then(
+        () => undefined,
+        (error: Error) => error,
+      ),
+    );
+    for await (const error of attempts) if (error) failed.push(error);
     if (failed.length > 0) {
       throw new TransientError(
-        `${failed.length} of ${events.length} alerts could not be forwarded: ${(failed[0]!.reason as Error).message}`,
+        `${failed.length} of ${events.length} alerts could not be forwarded: ${failed[0]!.message}`,
       );
     }
     const summary = { forwarded: events.length, dropped: sorted.dropped };
