@@ -49,15 +49,19 @@ describe('parseJcmdList', () => {
     const output =
       '2 Hog 1 3600000\n21 jdk.jcmd/sun.tools.jcmd.JCmd -l\n 57 app.jar --spring.profiles.active=prod\n';
     expect(parseJcmdList(output)).toEqual([
-      { pid: 2, command: 'Hog 1 3600000' },
-      { pid: 57, command: 'app.jar --spring.profiles.active=prod' },
+      { pid: 2, mainClass: 'Hog' },
+      { pid: 57, mainClass: 'app.jar' },
     ]);
   });
 
+  it('keeps the main class or jar only: arguments may hold secrets, and 422s and logs show what it keeps', () => {
+    const output = '9 com.shop.Main --db-password=hunter2 -Dtoken=abc\n';
+    expect(parseJcmdList(output)).toEqual([{ pid: 9, mainClass: 'com.shop.Main' }]);
+    expect(JSON.stringify(parseJcmdList(output))).not.toContain('hunter2');
+  });
+
   it('keeps a JVM whose details jcmd cannot read', () => {
-    expect(parseJcmdList('7 -- process information unavailable\n')).toEqual([
-      { pid: 7, command: '-- process information unavailable' },
-    ]);
+    expect(parseJcmdList('7 -- process information unavailable\n')).toEqual([{ pid: 7, mainClass: '--' }]);
   });
 });
 

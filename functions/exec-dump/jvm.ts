@@ -4,8 +4,8 @@ import type { PodCommands } from './pod-commands.ts';
 
 export interface JvmProcess {
   pid: number;
-  /** The main class or jar and its arguments, as `jcmd -l` shows them. */
-  command: string;
+  /** The main class or jar `jcmd -l` shows, without the arguments after it (they may hold secrets). */
+  mainClass: string;
 }
 
 export interface JvmInfo {
@@ -23,8 +23,8 @@ export function parseJcmdList(output: string): JvmProcess[] {
     .split('\n')
     .map((line) => /^\s*(\d+)\s*(.*)$/.exec(line))
     .filter((match): match is RegExpExecArray => match !== null)
-    .map((match) => ({ pid: Number(match[1]), command: match[2]!.trim() }))
-    .filter((jvm) => !jcmdItself.test(jvm.command));
+    .filter((match) => !jcmdItself.test(match[2]!))
+    .map((match) => ({ pid: Number(match[1]), mainClass: match[2]!.trim().split(/\s+/)[0] ?? '' }));
 }
 
 const units: Record<string, number> = { B: 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
@@ -96,7 +96,7 @@ export function createJvmCommands(pod: PodCommands): JvmCommands {
       if (jvms.length === 0) throw new DumpFailure('no-jvm', 'jcmd -l lists no JVM in the container');
       if (jvms.length > 1)
         throw new PermanentError(
-          `the container runs ${jvms.length} JVMs (${jvms.map((jvm) => `${jvm.pid} ${jvm.command}`).join('; ')}); ` +
+          `the container runs ${jvms.length} JVMs (${jvms.map((jvm) => `${jvm.pid} ${jvm.mainClass}`).join('; ')}); ` +
             'annotate the pod with heapdump.dev/pid to say which one to dump',
         );
       return jvms[0]!.pid;

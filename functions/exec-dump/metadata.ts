@@ -7,6 +7,32 @@ type Approved = DataOf<typeof EventTypes.dumpApproved>;
 /** kubectl's copy of the whole manifest: large, and the spec is not what the dump's reader needs. */
 const leftOut = new Set(['kubectl.kubernetes.io/last-applied-configuration']);
 
+const MESSAGE_CHARS = 256;
+/** `password=…`, `token: …`, `Authorization: Bearer …` and the like: the value goes, the name stays. */
+const credential =
+  /\b((?:pass(?:word|wd)?|secret|token|api[-_]?key|credentials?|authorization)\s*[:=]\s*)(?:bearer\s+|basic\s+)?[^\s,;]+/gi;
+
+/** A container's termination message is whatever it wrote last: bounded, credentials cut out. */
+export function scrubbedMessage(message: string): string {
+  return message.replace(credential, '$1<redacted>').slice(0, MESSAGE_CHARS);
+}
+
+function scrubbed<T>(terminated: T): T {
+  const message = (terminated as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? { ...terminated, message: scrubbedMessage(message) } : terminated;
+}
+
+type ContainerStatus = NonNullable<NonNullable<Pod['status']>['containerStatuses']>[number];
+const scrubbedStatus = (status: ContainerStatus): ContainerStatus => ({
+  ...status,
+  ...(status.state?.terminated
+    ? { state: { ...status.state, terminated: scrubbed(status.state.terminated) } }
+    : {}),
+  ...(status.lastState?.terminated
+    ? { lastState: { ...status.lastState, terminated: scrubbed(status.lastState.terminated) } }
+    : {}),
+});
+
 /**
  * What is stored beside the dump as `<name>.json`: the pod as it was (labels, annotations, node, every
  * container's status with its last termination), the JVM (version, flags) and how the dump was taken.
@@ -44,10 +70,10 @@ export function metadataOf(
       phase: pod.status?.phase ?? null,
       labels: pod.metadata.labels ?? {},
       annotations,
-      containerStatuses: pod.status?.containerStatuses ?? [],
+      containerStatuses: (pod.status?.containerStatuses ?? []).map(scrubbedStatus),
     },
     container: approved.target.container,
-    lastTermination: status?.lastState?.terminated ?? null,
+    lastTermination: scrubbed(status?.lastState?.terminated ?? null),
     restartCount: status?.restartCount ?? null,
     jvm: capture.jvm ?? null,
     heap: {
