@@ -79,12 +79,15 @@ export default async function e2e(args: string[]) {
     const uid = emulator.pod(target.namespace, target.pod)!.metadata.uid;
     const dumpId = `bench-e2e-${Date.now()}`;
     // As decide-dump grants them: upload-dump acts only on leases the store holds for this dump.
-    const leases = await grantInStore(redis.store({ prefix: 'heapdump:' }), dumpId, uid, target.container);
+    const store = redis.store({ prefix: 'heapdump:' });
+    const leases = await grantInStore(store, dumpId, uid, target.container);
+    const files = [{ path: `/dumps/${name}`, bytes: rawBytes }];
+    await store.records.updateDump(dumpId, { capturedFiles: files }); // as exec-dump records its capture
     const captured = createEventFactory('exec-dump')(EventTypes.dumpCaptured, {
       dumpId,
       target: { ...target, uid },
       mode: 'live',
-      files: [{ path: `/dumps/${name}`, bytes: rawBytes }],
+      files,
       metadata: { bench: 'e2e' },
       leases,
     });

@@ -9,6 +9,8 @@ export interface RedisClientOptions {
   token: string;
   /** Network retries inside the client; every write we make is idempotent, so retrying is safe. */
   retries?: number;
+  /** How long one attempt may wait for an answer (default 10 s). */
+  timeoutMs?: number;
 }
 
 /**
@@ -33,6 +35,7 @@ export function createRedisClient(options: RedisClientOptions): Redis {
       url: options.url,
       token: options.token,
       retries: options.retries ?? 3,
+      timeoutMs: options.timeoutMs,
       backoff: (attempt) => Math.min(1000, 50 * 2 ** attempt),
     }),
   );

@@ -39,6 +39,8 @@ export interface DumpRecord {
   skipReason?: string;
   fileKept?: boolean;
   files?: { path: string; bytes: number }[];
+  /** What exec-dump created or collected for the dump: the only files upload-dump may read and delete. */
+  capturedFiles?: { path: string; bytes: number }[];
 }
 
 const numericFields = new Set([
@@ -50,7 +52,7 @@ const numericFields = new Set([
   'createdAt',
   'updatedAt',
 ]);
-const jsonFields = new Set(['error', 'files']);
+const jsonFields = new Set(['error', 'files', 'capturedFiles']);
 
 function encodeRecord(fields: Partial<DumpRecord>): Record<string, string> {
   const out: Record<string, string> = {};

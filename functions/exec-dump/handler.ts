@@ -49,7 +49,10 @@ export interface ExecDumpDeps {
   /** The store's word on the event's leases: nothing runs in a pod on an event's word alone. */
   leases: Pick<Store['pools'], 'prove'>;
   events: EventFactory;
-  /** The dump record, for `heapdump status`; its updates are best effort (a dump matters more than its record). */
+  /**
+   * The dump record: the captured files (upload-dump's list of what it may touch) must be written, the
+   * stage updates for `heapdump status` are best effort (a dump matters more than its record).
+   */
   records?: Pick<Store['records'], 'updateDump'>;
   log?: Logger;
   now?: () => Date;
@@ -131,10 +134,12 @@ export function createExecDump(deps: ExecDumpDeps): Handler {
     }
     const capturedAt = now();
     const files = asDumpFiles(capture.files);
-    await record(approved.dumpId, {
+    // Not best effort: upload-dump reads and deletes only the files recorded here, whatever an event names.
+    await deps.records?.updateDump(approved.dumpId, {
       state: 'captured',
       capturedAt: capturedAt.getTime(),
       files,
+      capturedFiles: files,
       rawBytes: files.reduce((sum, file) => sum + file.bytes, 0),
     });
     return deps.events(

@@ -157,6 +157,22 @@ export function createUploadDump(deps: UploadDumpDeps): Handler {
       );
       return failed(dump, refusal, reply);
     }
+    const captured = (await store.records.getDump(dump.dumpId))?.capturedFiles ?? [];
+    const foreign = dump.files.find(
+      (file) => !captured.some((known) => known.path === file.path && known.bytes === file.bytes),
+    );
+    if (foreign) {
+      eventLog.warn(
+        { source: event.source, path: foreign.path },
+        'a file exec-dump did not capture: nothing read',
+      );
+      const refusal = new DumpSourceError(
+        'file-not-captured',
+        `${foreign.path} (${foreign.bytes} bytes) is not a file exec-dump captured for dump ${dump.dumpId}`,
+        true,
+      );
+      return failed(dump, refusal, reply);
+    }
     const progress = createProgressWriter(store.records, dump.dumpId, eventLog);
     const bytesTotal = bytesTotalOf(dump);
     try {

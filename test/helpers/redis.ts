@@ -11,8 +11,8 @@ export interface TestRedis {
   token: string;
   /** Env the functions read to reach this Redis. */
   env: Record<string, string>;
-  /** A store through the real client; a fresh key prefix per call keeps tests apart. */
-  store(options?: Omit<StoreOptions, 'redis'>): ReturnType<typeof createStore>;
+  /** A store through the real client (or the one given); a fresh key prefix per call keeps tests apart. */
+  store(options?: Partial<StoreOptions>): ReturnType<typeof createStore>;
   stopRedis(): Promise<void>;
   stop(): Promise<void>;
 }

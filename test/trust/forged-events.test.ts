@@ -103,6 +103,30 @@ describe('upload-dump reads and deletes nothing for a forged dump.captured or up
     expect(existsSync(join(storage, 'heapdumps'))).toBe(false);
   });
 
+  it('a file exec-dump did not capture, named with the dump’s own live leases, stays in the pod', async () => {
+    writeFileSync(keystore(), 'secret');
+    const dump = await inFlight('orders');
+    const { handle, store: records } = stack.uploadDump({
+      sink: createFileSink({ root: storage }),
+      leases: store.pools,
+    });
+    // exec-dump recorded what it captured for this dump: one file, not the keystore.
+    await records.records.updateDump(dump.dumpId, {
+      capturedFiles: [{ path: '/dumps/real.hprof', bytes: 10 }],
+    });
+    const forged = createEventFactory('exec-dump')(EventTypes.dumpCaptured, {
+      ...samples[EventTypes.dumpCaptured],
+      dumpId: dump.dumpId,
+      target: stack.target('orders'),
+      files: [{ path: '/dumps/keystore.p12', bytes: 6 }],
+      leases: dump.leases,
+    });
+    const failed = dataOf(await handle(forged as never), 'failed');
+    expect(failed.error.code).toBe('file-not-captured');
+    expect(existsSync(keystore())).toBe(true);
+    await store.pools.release(dump.leases);
+  });
+
   it('upload.progressed for a finished dump (leases given back) with an extra path', async () => {
     writeFileSync(keystore(), 'secret');
     const done = await inFlight('orders');

@@ -71,6 +71,8 @@ export async function startUploadStack() {
   const execDumpEvents = createEventFactory('exec-dump');
   /** Leases granted by captured(), proven by uploadDump()'s default lease proof. */
   const leaseBook = createLeaseBook();
+  /** The files captured() says exec-dump captured, by dump: written to a handler's store before it runs. */
+  const capturedFiles = new Map<string, DumpFile[]>();
   let dumps = 0;
 
   const target = (pod: string): Target => ({
@@ -114,6 +116,10 @@ export async function startUploadStack() {
       held?: Lease[],
       uid = target(pod).uid,
     ): AnyCloudEvent {
+      capturedFiles.set(
+        dumpId,
+        files.map(({ path, bytes }) => ({ path, bytes })),
+      );
       return execDumpEvents(EventTypes.dumpCaptured, {
         dumpId,
         target: { ...target(pod), uid },
@@ -125,13 +131,16 @@ export async function startUploadStack() {
       }) as unknown as AnyCloudEvent;
     },
     /** dump.captured whose leases a real store granted, for upload-dump served with that store. */
-    async capturedInStore(
-      store: Pick<Store, 'pools'>,
-      pod: string,
-      files: DumpFile[],
-    ): Promise<AnyCloudEvent> {
+    async capturedInStore(store: Pick<Store, 'pools' | 'records'>, pod: string, files: DumpFile[]) {
       const dumpId = `dump-${process.pid}-${++dumps}`;
-      return this.captured(pod, files, dumpId, await grantInStore(store, dumpId, target(pod).uid, 'app'));
+      const event = this.captured(
+        pod,
+        files,
+        dumpId,
+        await grantInStore(store, dumpId, target(pod).uid, 'app'),
+      );
+      await store.records.updateDump(dumpId, { capturedFiles: capturedFiles.get(dumpId) });
+      return event;
     },
     /** upload-dump as the runtime builds it, with the given sink and test knobs; its store is a fresh prefix. */
     uploadDump(options: { sink: StorageSink } & Partial<UploadDumpDeps>) {
@@ -147,7 +156,13 @@ export async function startUploadStack() {
         podFiles: { defaultDumpDir: '/dumps', execTimeoutMs: 10_000 },
         ...options,
       });
-      return { store, handle: (event: AnyCloudEvent): Promise<Reply> => handle({ headers: {} }, event) };
+      const handleAsExecDumpLeftIt = async (event: AnyCloudEvent): Promise<Reply> => {
+        const { dumpId } = event.data as { dumpId: string };
+        const files = capturedFiles.get(dumpId);
+        if (files) await store.records.updateDump(dumpId, { capturedFiles: files });
+        return handle({ headers: {} }, event);
+      };
+      return { store, handle: handleAsExecDumpLeftIt };
     },
     async stop() {
       await emulator.stop();
