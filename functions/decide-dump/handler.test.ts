@@ -292,6 +292,28 @@ describe('decide-dump: serving the queue', () => {
   });
 });
 
+describe('decide-dump: a queued request checked again when served', () => {
+  it.each([
+    ['deleted', null, 'not-found'],
+    ['replaced by a new pod of the same name', { name: 'p2', uid: 'uid-p2-new' }, 'not-found'],
+    ['no longer opted in', { name: 'p2', labels: {} }, 'not-opted-in'],
+  ] as const)(
+    'skips it when its pod was %s meanwhile, giving the tokens back',
+    async (_what, after, reason) => {
+      const { store, decide, byName } = setup(['p1', 'p2'].map((name) => pod({ name })));
+      const first = await decide(alertFor('shop', 'p1'));
+      expect((await decide(alertFor('shop', 'p2')))?.type).toBe(EventTypes.dumpDeferred);
+      if (after) byName.set('shop/p2', pod(after));
+      else byName.delete('shop/p2');
+      await finishDump(store, first!.data as never);
+      const reply = await decide(tokenReleased());
+      expect(reply?.type).toBe(EventTypes.dumpSkipped);
+      expect(reply?.data).toMatchObject({ reason, target: { pod: 'p2' } });
+      expect(await store.pools.holders('dump')).toEqual([]);
+    },
+  );
+});
+
 describe('decide-dump: failures and bad input', () => {
   it('gives the event and the tokens back when Redis fails after the claim, so the retry decides again', async () => {
     const { store, decide } = setup([pod({ name: 'p1' })]);

@@ -66,6 +66,7 @@ type SkipReasonName = (typeof SkipReason)['options'][number];
 export function createDecideDump(deps: DecideDumpDeps): Handler {
   const tokens: TokenDeps = {
     store: deps.store,
+    pods: deps.pods,
     events: deps.events,
     uuid: deps.uuid ?? randomUUID,
     now: deps.now ?? Date.now,

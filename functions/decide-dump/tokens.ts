@@ -13,6 +13,7 @@ import {
   Trigger,
 } from '../lib/events/index.ts';
 import type { Logger } from '../lib/log.ts';
+import { isOptedIn, type PodSource } from './target.ts';
 
 /** What an approval needs; queued as JSON and validated again when it leaves the queue. */
 export const Decision = z.object({
@@ -27,6 +28,8 @@ export type Decision = z.infer<typeof Decision>;
 
 export interface TokenDeps {
   store: Store;
+  /** A queued request's pod is read again when it is served: it may be gone, replaced or opted out. */
+  pods: PodSource;
   events: EventFactory;
   uuid: () => string;
   now: () => number;
@@ -123,7 +126,7 @@ export async function serveQueue(deps: TokenDeps): Promise<CloudEvent<unknown> |
     });
     const skip = await withLeasesReturnedOnFailure(store, leases, async () => {
       const reason =
-        (await stillSkipped(store, decision)) ??
+        (await stillSkipped(deps, decision)) ??
         ((await bindContainer(store, decision, popped.dumpId, leases)) ? 'in-progress' : null);
       if (!reason) {
         await store.records.updateDump(popped.dumpId, { state: 'approved', approvedAt: now() });
@@ -148,8 +151,15 @@ export async function serveQueue(deps: TokenDeps): Promise<CloudEvent<unknown> |
   return firstSkip;
 }
 
-async function stillSkipped(store: Store, decision: Decision): Promise<z.infer<typeof SkipReason> | null> {
+async function stillSkipped(
+  { store, pods }: Pick<TokenDeps, 'store' | 'pods'>,
+  decision: Decision,
+): Promise<z.infer<typeof SkipReason> | null> {
   if (!(await store.switches.isGlobalOn())) return 'disabled';
+  const { namespace, pod: name, uid } = decision.target;
+  const pod = await pods.getPod(namespace, name);
+  if (!pod || pod.metadata.uid !== uid) return 'not-found';
+  if (!isOptedIn(pod)) return 'not-opted-in';
   if (decision.force) return null;
   const dumped = await store.switches.dumpedBy(decision.target.uid, decision.target.container);
   return dumped ? 'already-dumped' : null;
