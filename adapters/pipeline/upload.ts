@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { PermanentError, TransientError } from '../../functions/lib/errors.ts';
 import { StorageError } from '../storage/errors.ts';
 import { storedEnd } from '../storage/intact-segments.ts';
@@ -10,6 +9,7 @@ import { type ObjectDigests, UploadDigests } from './digests.ts';
 import { createGcNudge } from './gc-nudge.ts';
 import { gzipMember } from './gzip-member.ts';
 import { mapOrdered } from './ordered-map.ts';
+import { gzipParallelism } from './parallelism.ts';
 import { createTokenBucket, DEFAULT_BYTES_PER_SECOND, unlimited } from './rate-limiter.ts';
 import { type RawBlock, rawBlocks } from './raw-blocks.ts';
 import { digestStoredObject } from './verify-stored.ts';
@@ -170,7 +170,7 @@ async function storeSegments(
       firstSegment: segments.length,
       rawOffset,
     });
-    const parallelism = options.parallelism ?? Math.max(2, availableParallelism());
+    const parallelism = gzipParallelism(start.blockBytes, options.parallelism);
     const stored: AsyncIterable<StoredBlock> =
       gzipLevel === null
         ? (async function* () {

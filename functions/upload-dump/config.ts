@@ -49,6 +49,11 @@ export const uploadDumpConfig = redisConfig
     UPLOAD_SLICE_SECONDS: z.coerce.number().positive().default(240),
     /** zlib level of the gzip members; 0 stores the dump as it is. */
     UPLOAD_GZIP_LEVEL: z.coerce.number().int().min(0).max(9).default(1),
+    /**
+     * Blocks gzipped at once; default the CPUs of the container's cgroup quota (at least 2). Memory caps it
+     * either way: at most 32 MiB of blocks in flight.
+     */
+    UPLOAD_GZIP_PARALLELISM: z.coerce.number().int().positive().optional(),
     /** Raw bytes per committed segment: the unit of resume. */
     UPLOAD_SEGMENT_MIB: z.coerce.number().int().positive().default(64),
     /** Where dumps live in a pod that has no `heapdump.dev/dump-dir` annotation. */

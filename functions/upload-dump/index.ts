@@ -30,6 +30,7 @@ const module = defineModule({
       settings: {
         bytesPerSecond: env.UPLOAD_RATE_MBPS === 0 ? null : (env.UPLOAD_RATE_MBPS * 1_000_000) / 8,
         sliceMs: env.UPLOAD_SLICE_SECONDS * 1000,
+        parallelism: env.UPLOAD_GZIP_PARALLELISM,
       },
       podFiles: { defaultDumpDir: env.HEAPDUMP_DUMP_DIR, execTimeoutMs: kubeTimeoutMs },
     });

@@ -1,8 +1,8 @@
-import { availableParallelism } from 'node:os';
 import type { UploadCheckpoint } from '../../adapters/pipeline/checkpoint.ts';
 import { type ObjectDigests, startsChain, UploadDigests } from '../../adapters/pipeline/digests.ts';
 import { gzipMember } from '../../adapters/pipeline/gzip-member.ts';
 import { mapOrdered } from '../../adapters/pipeline/ordered-map.ts';
+import { gzipParallelism } from '../../adapters/pipeline/parallelism.ts';
 import { type RawBlock, rawBlocks } from '../../adapters/pipeline/raw-blocks.ts';
 import { digestStoredObject } from '../../adapters/pipeline/verify-stored.ts';
 import { StorageError } from '../../adapters/storage/errors.ts';
@@ -42,8 +42,9 @@ export async function digestPublished(
 export async function digestsFromSource(
   source: AsyncIterable<Buffer>,
   checkpoint: UploadCheckpoint,
-  parallelism = Math.max(2, availableParallelism()),
+  requested?: number,
 ): Promise<ObjectDigests> {
+  const parallelism = gzipParallelism(checkpoint.blockBytes, requested);
   const level = checkpoint.gzipLevel;
   const digests = new UploadDigests(level !== null, 0);
   const blocks = rawBlocks(source, {
