@@ -19,6 +19,8 @@ export function createKeys(prefix: string) {
     queuedContainer: (uid: string, container: string) => `${prefix}queue:container:${uid}:${container}`,
     request: (dumpId: string) => `${prefix}request:${dumpId}`,
     requestPrefix: `${prefix}request:`,
+    /** A served pop's answer, by the first lease id of the request, for a resend of that request. */
+    popAnswer: (leaseId: string) => `${prefix}pop-answer:${leaseId}`,
     queuedContainerPrefix: `${prefix}queue:container:`,
     globalSwitch: `${prefix}switch:global`,
     dumped: (uid: string, container: string) => `${prefix}switch:dumped:${uid}:${container}`,

@@ -53,7 +53,7 @@ export function createQueue(ctx: StoreContext, run: RunScript) {
       >(
         'popIfAvailable',
         popIfAvailableScript,
-        [keys.queue, ...poolKeys],
+        [keys.queue, ...poolKeys, keys.popAnswer(claims[0]?.leaseId ?? '')],
         [ctx.now(), claims.length, keys.requestPrefix, keys.queuedContainerPrefix, ...args],
       );
       if (!result.ok) return result;

@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { guarded } from './client.ts';
 import type { RunScript, StoreContext } from './context.ts';
-import { observeRestartScript, saveCheckpointScript } from './scripts.ts';
+import { claimEventScript, observeRestartScript, saveCheckpointScript } from './scripts.ts';
 
 export const DumpState = z.enum([
   'approved',
@@ -85,10 +86,14 @@ export function createRecords(ctx: StoreContext, run: RunScript, options: { dedu
      * so an event's fields never become a key verbatim.
      */
     async claimEvent(source: string, id: string): Promise<boolean> {
-      const set = await guarded('dedupe', () =>
-        redis.set(keys.seen(source, id), String(ctx.now()), { nx: true, ex: options.dedupeSeconds }),
+      const token = `${ctx.now()}:${randomUUID()}`;
+      const claimed = await run<number>(
+        'dedupe',
+        claimEventScript,
+        [keys.seen(source, id)],
+        [token, options.dedupeSeconds],
       );
-      return set === 'OK';
+      return Number(claimed) === 1;
     },
     /** Gives a claim back when processing failed transiently, so the Broker's retry is not taken for a duplicate. */
     async unclaimEvent(source: string, id: string): Promise<void> {

@@ -60,11 +60,17 @@ return cjson.encode({ ok = true, leases = take_leases(0, 4, n, now, dumpId, targ
 `;
 
 /**
- * Pops the queue head only if every pool has room, and takes its leases in the same step.
- * KEYS: queue, then 4 per pool. ARGV: now, n, request prefix, queued-container prefix, then 4 per pool.
+ * Pops the queue head only if every pool has room, and takes its leases in the same step. A served pop is
+ * remembered under the answer key (named by the request's first lease id) for ten minutes: the client
+ * resends a request whose answer it lost, and that resend must get the same head, not pop the next one.
+ * KEYS: queue, then 4 per pool, then the answer key. ARGV: now, n, request prefix, queued-container prefix,
+ * then 4 per pool.
  */
 export const popIfAvailableScript = `${poolHelpers}
 local now, n, requestPrefix, containerPrefix = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local answerKey = KEYS[2 + n * 4]
+local answered = redis.call('GET', answerKey)
+if answered then return answered end
 local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
 if not head then return cjson.encode({ ok = false, empty = true }) end
 local full = full_pool(1, 4, n, now, false)
@@ -78,7 +84,9 @@ if request[2] and request[3] then
   if redis.call('GET', containerKey) == head then redis.call('DEL', containerKey) end
 end
 local leases = take_leases(1, 4, n, now, head, request[4] or '')
-return cjson.encode({ ok = true, dumpId = head, payload = request[1], leases = leases })
+local answer = cjson.encode({ ok = true, dumpId = head, payload = request[1], leases = leases })
+redis.call('SET', answerKey, answer, 'PX', 600000)
+return answer
 `;
 
 /** KEYS: 2 per lease (leases zset, lease hash). ARGV: now, n, then leaseId, fence per lease. */
@@ -247,6 +255,17 @@ if live then
   end
 end
 return ''
+`;
+
+/**
+ * Claims an event once. The claim holds a token of the caller's, so a resent claim (its answer lost on
+ * the way) is recognised as the same claim, while any other caller sees a duplicate.
+ * KEYS: seen key. ARGV: token, ttl seconds. Returns 1 for the claimant, 0 for a duplicate.
+ */
+export const claimEventScript = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
 `;
 
 /** KEYS: upload hash. ARGV: segments, checkpoint JSON. A stale instance never moves a checkpoint back. */
