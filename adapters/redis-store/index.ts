@@ -28,7 +28,13 @@ export interface StoreOptions {
   now?: () => number;
   pools?: Partial<Record<PoolName, Partial<PoolSettings>>>;
   dedupeSeconds?: number;
+  /** Dump records, the dumps index and upload states, after their last change (default 30 days). */
+  recordRetentionMs?: number;
+  /** A container's switch after its dump (default 90 days). */
+  switchRetentionMs?: number;
 }
+
+const DAY_MS = 86_400_000;
 
 const defaultPool: PoolSettings = { capacity: 1, leaseMs: 1_800_000 };
 
@@ -48,8 +54,11 @@ export function createStore(options: StoreOptions) {
     keys: ctx.keys,
     pools: createPools(ctx, run),
     queue: createQueue(ctx, run),
-    switches: createSwitches(ctx),
-    records: createRecords(ctx, run, { dedupeSeconds: options.dedupeSeconds ?? 86_400 }),
+    switches: createSwitches(ctx, { switchMs: options.switchRetentionMs ?? 90 * DAY_MS }),
+    records: createRecords(ctx, run, {
+      dedupeSeconds: options.dedupeSeconds ?? 86_400,
+      recordMs: options.recordRetentionMs ?? 30 * DAY_MS,
+    }),
   };
 }
 export type Store = ReturnType<typeof createStore>;
@@ -63,6 +72,8 @@ export function storeFromConfig(config: {
   HEAPDUMP_UPLOAD_POOL_CAPACITY: number;
   HEAPDUMP_LEASE_SECONDS: number;
   HEAPDUMP_DEDUPE_SECONDS: number;
+  HEAPDUMP_RECORD_RETENTION_DAYS: number;
+  HEAPDUMP_SWITCH_RETENTION_DAYS: number;
 }): Store {
   const leaseMs = config.HEAPDUMP_LEASE_SECONDS * 1000;
   return createStore({
@@ -73,5 +84,7 @@ export function storeFromConfig(config: {
       upload: { capacity: config.HEAPDUMP_UPLOAD_POOL_CAPACITY, leaseMs },
     },
     dedupeSeconds: config.HEAPDUMP_DEDUPE_SECONDS,
+    recordRetentionMs: config.HEAPDUMP_RECORD_RETENTION_DAYS * DAY_MS,
+    switchRetentionMs: config.HEAPDUMP_SWITCH_RETENTION_DAYS * DAY_MS,
   });
 }

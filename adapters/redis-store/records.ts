@@ -78,7 +78,13 @@ function decodeRecord(flat: string[]): DumpRecord {
   return out as unknown as DumpRecord;
 }
 
-export function createRecords(ctx: StoreContext, run: RunScript, options: { dedupeSeconds: number }) {
+export interface Retention {
+  dedupeSeconds: number;
+  /** Dump records, the dumps index and upload states: kept this long after their last change. */
+  recordMs: number;
+}
+
+export function createRecords(ctx: StoreContext, run: RunScript, options: Retention) {
   const { keys, redis } = ctx;
   return {
     /**
@@ -126,7 +132,10 @@ export function createRecords(ctx: StoreContext, run: RunScript, options: { dedu
         const tx = redis.multi();
         tx.hsetnx(keys.dump(dumpId), 'createdAt', String(now));
         tx.hset(keys.dump(dumpId), encodeRecord({ ...fields, dumpId, updatedAt: now }));
+        tx.pexpire(keys.dump(dumpId), options.recordMs);
         tx.zadd(keys.dumps, { nx: true }, { score: now, member: dumpId });
+        // The index forgets what the records themselves no longer hold.
+        tx.zremrangebyscore(keys.dumps, 0, now - options.recordMs);
         await tx.exec();
       });
     },
@@ -156,7 +165,7 @@ export function createRecords(ctx: StoreContext, run: RunScript, options: { dedu
         'save checkpoint',
         saveCheckpointScript,
         [keys.upload(dumpId)],
-        [segments, JSON.stringify(checkpoint)],
+        [segments, JSON.stringify(checkpoint), options.recordMs],
       );
       return saved === 1;
     },

@@ -268,10 +268,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
 return 0
 `;
 
-/** KEYS: upload hash. ARGV: segments, checkpoint JSON. A stale instance never moves a checkpoint back. */
+/**
+ * KEYS: upload hash. ARGV: segments, checkpoint JSON, retention ms. A stale instance never moves a
+ * checkpoint back; a saved state lives on for the retention after its last save.
+ */
 export const saveCheckpointScript = `
 local stored = tonumber(redis.call('HGET', KEYS[1], 'segments'))
 if stored and stored > tonumber(ARGV[1]) then return 0 end
 redis.call('HSET', KEYS[1], 'segments', ARGV[1], 'checkpoint', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 `;

@@ -7,7 +7,8 @@ export interface DumpedSwitch {
   dumpId: string;
 }
 
-export function createSwitches(ctx: StoreContext) {
+/** `switchMs`: how long a container's switch stays off after its dump (a pod uid never comes back). */
+export function createSwitches(ctx: StoreContext, options: { switchMs: number }) {
   const { keys, redis } = ctx;
 
   const scanDumped = async (): Promise<string[]> => {
@@ -37,7 +38,9 @@ export function createSwitches(ctx: StoreContext) {
       return guarded('dumped switch', () => redis.get<string>(keys.dumped(uid, container)));
     },
     async markDumped(uid: string, container: string, dumpId: string): Promise<void> {
-      await guarded('dumped switch', () => redis.set(keys.dumped(uid, container), dumpId));
+      await guarded('dumped switch', () =>
+        redis.set(keys.dumped(uid, container), dumpId, { px: options.switchMs }),
+      );
     },
 
     async listDumped(): Promise<DumpedSwitch[]> {

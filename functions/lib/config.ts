@@ -59,6 +59,10 @@ export const redisConfig = z.object({
   HEAPDUMP_UPLOAD_POOL_CAPACITY: z.coerce.number().int().min(1).default(1),
   HEAPDUMP_LEASE_SECONDS: duration.default(1800),
   HEAPDUMP_DEDUPE_SECONDS: duration.default(86_400),
+  /** How long dump records, the dumps index (heapdump list) and upload states stay after their last change. */
+  HEAPDUMP_RECORD_RETENTION_DAYS: duration.default(30),
+  /** How long a container's switch stays off after its dump; reset earlier with `heapdump reset`. */
+  HEAPDUMP_SWITCH_RETENTION_DAYS: duration.default(90),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type RedisConfig = z.infer<typeof redisConfig>;
