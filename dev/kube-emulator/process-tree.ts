@@ -63,10 +63,15 @@ export async function killProcessTree(root: number, timeoutMs = 5_000): Promise<
       // already gone
     }
   }
+  await untilGone(all, timeoutMs);
+}
+
+/** Resolves once none of the processes runs any more (gone, or a zombie waiting to be reaped). */
+export async function untilGone(pids: readonly number[], timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (all.some(isRunning)) {
+  while (pids.some(isRunning)) {
     if (Date.now() > deadline)
-      throw new Error(`processes ${all.filter(isRunning).join(', ')} outlived SIGKILL`);
+      throw new Error(`processes ${pids.filter(isRunning).join(', ')} outlived SIGKILL`);
     await sleep(5);
   }
 }

@@ -3,6 +3,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { untilGone } from './process-tree.ts';
 
 const run = promisify(execFile);
 
@@ -80,13 +81,18 @@ async function openNamespaceSandbox(spec: SandboxSpec): Promise<Sandbox> {
   holder.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
+  let init: number | undefined;
   const close = async () => {
     holder.stdin?.end();
     holder.kill('SIGKILL');
     await exited;
+    // unshare's death kills the namespace's init, which takes every process of the namespace with it
+    // before it is gone itself: waiting for it means nothing of the container runs any more.
+    if (init) await untilGone([init]);
   };
   try {
     const pid = await namespacePid(holder, () => stderr);
+    init = pid;
     const enter = ['-t', String(pid), '-m'];
     const privateTmp = join(spec.dir, 'tmp');
     // Parents before children (/tmp before /tmp/x); the private /tmp goes first so a volume under it stays visible.

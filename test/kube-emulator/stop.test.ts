@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PodObject } from '../../dev/kube-emulator/index.ts';
+import { detectIsolation, openSandbox } from '../../dev/kube-emulator/sandbox.ts';
 import { startTestKubeEmulator } from '../helpers/kube-emulator.ts';
 
 /** Host pids whose command line carries the marker: what a stopped emulator must not leave behind. */
@@ -60,4 +62,36 @@ describe('stopping the emulator', () => {
       expect(() => readdirSync(stateDir)).toThrow(/ENOENT/);
     }
   });
+});
+
+describe('closing a container sandbox', () => {
+  it.skipIf(process.getuid?.() !== 0)(
+    'leaves nothing of the container running once close() resolves',
+    async () => {
+      const isolation = await detectIsolation();
+      if (isolation !== 'namespaces') return;
+      const root = mkdtempSync('/var/tmp/heapdump-sandbox-');
+      try {
+        for (let round = 0; round < 10; round++) {
+          // An unusual sleep time marks the container's processes (dash has no `exec -a`).
+          const marker = String(900_000 + Math.floor(Math.random() * 99_999));
+          const sandbox = await openSandbox(
+            {
+              dir: join(root, String(round)),
+              mounts: [],
+              workingDir: '/',
+              env: { PATH: process.env.PATH ?? '' },
+            },
+            isolation,
+          );
+          sandbox.spawn(['sh', '-c', `sleep ${marker} & sleep ${marker}`], { stdin: false });
+          await expect.poll(() => processesWith(marker).length, { timeout: 5_000 }).toBeGreaterThan(0);
+          await sandbox.close();
+          expect(processesWith(marker)).toEqual([]);
+        }
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    },
+  );
 });
