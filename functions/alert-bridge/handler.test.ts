@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CloudEvent } from 'cloudevents';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Services, startServices } from '../../test/broker/services.ts';
@@ -136,5 +139,29 @@ describe('a webhook with many alerts', () => {
     expect(new Set(posted).size).toBe(60);
     expect(most).toBeGreaterThan(1);
     expect(most).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('posting to K_SINK on a Broker that checks OIDC tokens', () => {
+  it('sends the SinkBinding token from its file, read anew for every post (it is renewed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'oidc-'));
+    const tokenFile = join(dir, 'token');
+    try {
+      writeFileSync(tokenFile, 'first-token\n');
+      const post = createSinkPoster(services.url('broker'), { timeoutMs: 2000, tokenFile });
+      const events = createEventFactory('alert-bridge');
+      await post(events(EventTypes.sweep, {}));
+      writeFileSync(tokenFile, 'renewed-token');
+      await post(events(EventTypes.sweep, {}));
+      expect(services.of('broker').map((r) => r.headers.authorization)).toEqual([
+        'Bearer first-token',
+        'Bearer renewed-token',
+      ]);
+      rmSync(tokenFile);
+      await post(events(EventTypes.sweep, {})); // no SinkBinding token (OIDC off): no header
+      expect(services.of('broker').at(-1)?.headers.authorization).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { type CloudEvent, HTTP } from 'cloudevents';
 import { z } from 'zod';
 import { TransientError } from './errors.ts';
@@ -9,11 +10,27 @@ export type PostToSink = (event: CloudEvent<unknown>) => Promise<void>;
  * The Broker propagates the W3C `traceparent` header, not the extension, so both are set. Anything but a
  * 2xx is an outage: 503, so the event that caused this post is retried.
  */
+/**
+ * Where a SinkBinding mounts the OIDC token for its sink's audience when Knative's authentication-oidc
+ * is on (knative/eventing pkg/apis/sources/v1/sinkbinding_lifecycle.go); the controller renews it.
+ */
+export const SINK_TOKEN_FILE = '/oidc/token';
+
+function bearerFrom(file: string): string | undefined {
+  try {
+    const token = readFileSync(file, 'utf8').trim();
+    return token ? `Bearer ${token}` : undefined;
+  } catch {
+    return undefined; // no token mounted: OIDC is off
+  }
+}
+
 export function createSinkPoster(
   sinkUrl: string | undefined,
-  options: { timeoutMs?: number; binding?: string } = {},
+  options: { timeoutMs?: number; binding?: string; tokenFile?: string } = {},
 ): PostToSink {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const tokenFile = options.tokenFile ?? SINK_TOKEN_FILE;
   return async (event) => {
     if (!sinkUrl) {
       throw new TransientError(
@@ -25,6 +42,9 @@ export function createSinkPoster(
     const headers = { ...(message.headers as Record<string, string>) };
     if (typeof event.traceparent === 'string') headers.traceparent = event.traceparent;
     if (typeof event.tracestate === 'string') headers.tracestate = event.tracestate;
+    // Read for every post: the token is renewed in place, and a Broker that checks tokens answers 401 without.
+    const authorization = bearerFrom(tokenFile);
+    if (authorization) headers.authorization = authorization;
     let response: Response;
     try {
       response = await fetch(sinkUrl, {
