@@ -7,6 +7,7 @@ import { createRedisClient, createStore, type Store } from '../../adapters/redis
 import { allFunctions } from '../../functions/lib/functions.ts';
 import { createLogger } from '../../functions/lib/log.ts';
 import { loadTriggers, type RunningBroker, startBroker, type Trigger } from '../broker/index.ts';
+import { renderedDeployment } from '../kube-emulator/cluster/heapdump-cluster.ts';
 import { type KubeEmulator, type PodManifest, startKubeEmulator } from '../kube-emulator/index.ts';
 import { startRedisServer } from '../redis-bridge/redis-server.ts';
 import { startRedisBridge } from '../redis-bridge/server.ts';
@@ -142,6 +143,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       ...(podsFile ? { podsFile } : { pods: options.pods }),
       kubeconfigPath: join(stateDir, 'kubeconfig'),
       workingDir: projectRoot,
+      // The rest of a deployed, ready cluster (Knative and our manifests), so doctor and kubectl see one.
+      objects: await renderedDeployment(projectRoot),
       timing: { backoffBaseMs: options.restartBackoffMs ?? 1000 },
       log: createLogger({ name: 'kube-emulator', level: options.logLevel ?? 'warn' }),
     });

@@ -1,9 +1,13 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parseObjects } from '../object-store.ts';
 import type { KubeObject } from '../resource-types.ts';
 import { withReadyStatus } from './ready-status.ts';
+
+const run = promisify(execFile);
 
 /** The project's manifests, rendered (`kubectl kustomize <dir>`), as docs/deploy.md applies them. */
 export interface RenderedManifests {
@@ -71,4 +75,19 @@ function createdSecret(template: KubeObject): KubeObject {
     ...rest,
     data: Object.fromEntries(keys.map((key) => [key, randomBytes(24).toString('base64')])),
   };
+}
+
+/**
+ * The project's manifests rendered as docs/deploy.md applies them (`kubectl kustomize`), deployed and
+ * ready: what `heapdump dev` serves besides its pods, so `heapdump doctor` and kubectl see a deployment.
+ */
+export async function renderedDeployment(projectRoot: string): Promise<KubeObject[]> {
+  const render = async (dir: string) => {
+    const { stdout } = await run('kubectl', ['kustomize', join(projectRoot, dir)], { maxBuffer: 16 << 20 });
+    return parseObjects(stdout);
+  };
+  const [infra, alerting, secrets, eventing] = await Promise.all(
+    ['infra', 'infra/alerting/prometheus-operator', 'infra/secrets', 'eventing'].map(render),
+  );
+  return deployedCluster({ infra: infra!, alerting: alerting!, secrets: secrets!, eventing: eventing! });
 }
