@@ -172,6 +172,17 @@ describe('heapdump CLI', { timeout: 120_000 }, () => {
       expect(invalid.code).toBe(2);
       expect(invalid.stderr).toMatch(/pod: must be a DNS-1123 subdomain/);
       expect(received).toHaveLength(1);
+      expect(received[0]!.headers.authorization).toBeUndefined();
+
+      // A Broker locked by an EventPolicy (docs/deploy.md 5a) wants the operator's token.
+      const locked = await heapdump(['trigger', 'shop/api-1'], {
+        HEAPDUMP_BROKER_URL: url,
+        HEAPDUMP_BROKER_TOKEN: 'operator-token',
+      });
+      expect(locked.code).toBe(0);
+      expect(received[1]!.headers.authorization).toBe('Bearer operator-token');
+      expect(locked.stdout).toContain('-H "Authorization: Bearer $HEAPDUMP_BROKER_TOKEN"');
+      expect(locked.stdout).not.toContain('operator-token');
     } finally {
       broker.close();
     }

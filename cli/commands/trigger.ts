@@ -14,6 +14,11 @@ export function registerTrigger(program: Command) {
     .option('--force', 'dump even if this container was dumped already')
     .option('--reason <text>', 'why, recorded with the dump', 'manual')
     .option('--broker <url>', 'Broker URL (default: HEAPDUMP_BROKER_URL)')
+    .addHelpText(
+      'after',
+      '\nA Broker locked by an EventPolicy (docs/deploy.md 5a) wants a token: set HEAPDUMP_BROKER_TOKEN, e.g.\n' +
+        '  HEAPDUMP_BROKER_TOKEN="$(kubectl -n heapdump create token heapdump-operator --audience <audience>)"',
+    )
     .action(
       action(
         async (
@@ -39,14 +44,17 @@ export function registerTrigger(program: Command) {
           }
           const message = HTTP.binary(event);
           const headers = message.headers as Record<string, string>;
+          const token = cliEnv().HEAPDUMP_BROKER_TOKEN;
+          // The printed curl names the variable, never the token itself.
+          const auth = token ? ' -H "Authorization: Bearer $HEAPDUMP_BROKER_TOKEN"' : '';
           console.log(
-            `curl -X POST ${shellQuote(broker)} ${Object.entries(headers)
+            `curl -X POST ${shellQuote(broker)}${auth} ${Object.entries(headers)
               .map(([k, v]) => `-H ${shellQuote(`${k}: ${v}`)}`)
               .join(' ')} -d ${shellQuote(String(message.body))}`,
           );
           const response = await fetch(broker, {
             method: 'POST',
-            headers,
+            headers: token ? { ...headers, authorization: `Bearer ${token}` } : headers,
             body: message.body as string,
           }).catch((error: Error) => {
             throw new CliError(
