@@ -1,7 +1,7 @@
-import { deployedCluster } from '../../dev/kube-emulator/cluster/heapdump-cluster.ts';
+import { renderedDeployment } from '../../dev/kube-emulator/cluster/heapdump-cluster.ts';
 import { defaultTokenGrants, type KubeObject } from '../../dev/kube-emulator/index.ts';
 import { startTestKubeEmulator, type TestKubeEmulator } from '../helpers/kube-emulator.ts';
-import { renderKustomization } from '../manifests/manifests.ts';
+import { repoRoot } from '../manifests/manifests.ts';
 
 export interface DoctorCluster {
   emulator: TestKubeEmulator;
@@ -34,12 +34,7 @@ spec: { containers: [{ name: app, command: [sleep, infinity] }] }
  * allow their calls everywhere, so SubjectAccessReviews are answered by infra/'s RBAC alone, as in a cluster.
  */
 export async function startDoctorCluster(): Promise<DoctorCluster> {
-  const objects = deployedCluster({
-    infra: renderKustomization('infra'),
-    alerting: renderKustomization('infra/alerting/prometheus-operator'),
-    secrets: renderKustomization('infra/secrets'),
-    eventing: renderKustomization('eventing'),
-  });
+  const objects = await renderedDeployment(repoRoot);
   const emulator = await startTestKubeEmulator({ objects, tokens: { admin: defaultTokenGrants().admin! } });
   await emulator.addPods(optedInPod);
   const undo: (() => void)[] = [];
